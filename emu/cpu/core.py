@@ -1,0 +1,311 @@
+"""The CPU glue Unicorn lacks: start at EL2, architectural exception entry, IRQ/FIQ delivery.
+
+Unicorn executes AArch64 instructions, stage-1 and stage-2 translation and ERET natively, but
+it never enters an exception vector: every synchronous exception arrives at ``UC_HOOK_INTR``
+with QEMU's EXCP_* number and with PC at the preferred return address (after SVC/HVC/SMC, at
+the instruction for aborts, undefined instructions and traps). :class:`Cpu` completes the entry
+as the Arm ARM describes it (DDI 0487, D1.10 "Exception entry"):
+
+- ESR_ELx from the syndrome QEMU already computed, FAR_ELx for aborts (HPFAR_EL2 is already set
+  by QEMU's stage-2 walk);
+- ELR_ELx = preferred return address, SPSR_ELx = PSTATE;
+- PSTATE = DAIF masked, target EL, SP_ELx selected (the stack pointers are banked by hand);
+- PC = VBAR_ELx + offset by source (current EL with SP_EL0 / SP_ELx, lower EL AArch64) and type.
+
+Writing PSTATE does not refresh QEMU's cached translation flags; a system-register write after
+it does, so SPSR_ELx (a CP_REG write) is written after PSTATE in the same batch.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import struct
+from typing import Callable, NamedTuple
+
+from unicorn import UC_HOOK_INTR, Uc
+from unicorn.unicorn_py3.unicorn import uc_hook_h
+from unicorn.arm64_const import (
+    UC_ARM64_REG_CP_REG,
+    UC_ARM64_REG_ELR_EL1,
+    UC_ARM64_REG_ELR_EL2,
+    UC_ARM64_REG_ELR_EL3,
+    UC_ARM64_REG_ESR_EL1,
+    UC_ARM64_REG_ESR_EL2,
+    UC_ARM64_REG_ESR_EL3,
+    UC_ARM64_REG_FAR_EL1,
+    UC_ARM64_REG_FAR_EL2,
+    UC_ARM64_REG_FAR_EL3,
+    UC_ARM64_REG_PC,
+    UC_ARM64_REG_PSTATE,
+    UC_ARM64_REG_SP,
+    UC_ARM64_REG_SP_EL0,
+    UC_ARM64_REG_SP_EL1,
+    UC_ARM64_REG_SP_EL2,
+    UC_ARM64_REG_SP_EL3,
+    UC_ARM64_REG_VBAR_EL1,
+    UC_ARM64_REG_VBAR_EL2,
+    UC_ARM64_REG_VBAR_EL3,
+)
+from unicorn.unicorn_py3.unicorn import uclib
+
+from .calibrate import exception_state_offset
+from .esr import ec_of
+from .fastreg import RegBatch
+from .sysregs import SPSR_ELX, SYSREGS
+
+# QEMU's exception numbers as Unicorn reports them (target/arm/cpu.h).
+EXCP_UDEF = 1
+EXCP_SWI = 2
+EXCP_PREFETCH_ABORT = 3
+EXCP_DATA_ABORT = 4
+EXCP_IRQ = 5
+EXCP_FIQ = 6
+EXCP_BKPT = 7
+EXCP_HVC = 11
+EXCP_HYP_TRAP = 12
+EXCP_SMC = 13
+EXCP_VIRQ = 14
+EXCP_VFIQ = 15
+
+# Vector offsets (D1.10.2, Table D1-7): base by where the exception comes from, plus its type.
+VECTOR_CUR_SP0 = 0x000
+VECTOR_CUR_SPX = 0x200
+VECTOR_LOWER_A64 = 0x400
+VECTOR_LOWER_A32 = 0x600
+OFFSET_SYNC = 0x000
+OFFSET_IRQ = 0x080
+OFFSET_FIQ = 0x100
+OFFSET_SERROR = 0x180
+
+VECTOR_NAMES = {
+    0x000: "sync_cur_sp0", 0x080: "irq_cur_sp0", 0x100: "fiq_cur_sp0", 0x180: "serror_cur_sp0",
+    0x200: "sync_cur_spx", 0x280: "irq_cur_spx", 0x300: "fiq_cur_spx", 0x380: "serror_cur_spx",
+    0x400: "sync_lower_a64", 0x480: "irq_lower_a64", 0x500: "fiq_lower_a64", 0x580: "serror_lower_a64",
+    0x600: "sync_lower_a32", 0x680: "irq_lower_a32", 0x700: "fiq_lower_a32", 0x780: "serror_lower_a32",
+}
+
+_KIND = {OFFSET_SYNC: "sync", OFFSET_IRQ: "irq", OFFSET_FIQ: "fiq", OFFSET_SERROR: "serror"}
+
+PSTATE_DAIF = 0x3C0
+PSTATE_I = 1 << 7
+PSTATE_F = 1 << 6
+
+HCR_FMO = 1 << 3
+HCR_IMO = 1 << 4
+HCR_TGE = 1 << 27
+
+# SCR_EL3 as firmware leaves it for a non-secure hypervisor: NS, HCE (HVC enabled), RW (EL2 is
+# AArch64). Without HCE and RW an ERET from EL2 to EL1 is an illegal return.
+SCR_EL3_BOOT = (1 << 0) | (1 << 8) | (1 << 10)
+
+
+class ExceptionEntry(NamedTuple):
+    """What one exception entry did; passed to observers (trace, debugger, loop detector)."""
+
+    kind: str          # "sync", "irq", "fiq", "serror"
+    excp: int          # QEMU EXCP_* number (0 for interrupts raised by the glue)
+    from_el: int
+    to_el: int
+    esr: int
+    far: int | None
+    elr: int
+    spsr: int
+    vector: int        # absolute address entered
+    vector_offset: int
+
+
+class ExcState(ctypes.Structure):
+    """QEMU's ``env->exception``: what the faulting instruction computed before raising."""
+
+    _fields_ = [
+        ("syndrome", ctypes.c_uint32),
+        ("fsr", ctypes.c_uint32),
+        ("vaddress", ctypes.c_uint64),
+        ("target_el", ctypes.c_uint32),
+    ]
+
+
+_INTR_CB = ctypes.CFUNCTYPE(None, ctypes.c_void_p, ctypes.c_uint32, ctypes.c_void_p)
+
+_SP_REGS = (UC_ARM64_REG_SP_EL0, UC_ARM64_REG_SP_EL1, UC_ARM64_REG_SP_EL2, UC_ARM64_REG_SP_EL3)
+_ELR = {1: UC_ARM64_REG_ELR_EL1, 2: UC_ARM64_REG_ELR_EL2, 3: UC_ARM64_REG_ELR_EL3}
+_ESR = {1: UC_ARM64_REG_ESR_EL1, 2: UC_ARM64_REG_ESR_EL2, 3: UC_ARM64_REG_ESR_EL3}
+_FAR = {1: UC_ARM64_REG_FAR_EL1, 2: UC_ARM64_REG_FAR_EL2, 3: UC_ARM64_REG_FAR_EL3}
+
+
+class Cpu:
+    """One AArch64 core on a Unicorn instance, with architectural exception entry.
+
+    ``on_sync`` lets the machine claim an exception before it is entered (semihosting HLT,
+    SMC to the EL3 firmware it models); it returns True when it handled it. ``observers`` see
+    every entry that happened.
+    """
+
+    def __init__(self, uc: Uc, index: int = 0):
+        self.uc = uc
+        self.index = index
+        h = uc._uch
+        self._uch = h
+        self.on_sync: Callable[[int, int, int], bool] | None = None
+        self.observers: list[Callable[[ExceptionEntry], None]] = []
+        self.last_entry: ExceptionEntry | None = None
+        self.pending_error: BaseException | None = None
+
+        # Exception state straight out of a saved context, calibrated once per process.
+        self._ctx = ctypes.c_void_p()
+        if uclib.uc_context_alloc(h, ctypes.byref(self._ctx)):
+            raise RuntimeError("uc_context_alloc failed")
+        self._exc = ExcState.from_address(self._ctx.value + exception_state_offset())
+
+        self._rd = RegBatch(h, [
+            UC_ARM64_REG_PC, UC_ARM64_REG_PSTATE, UC_ARM64_REG_SP,
+            UC_ARM64_REG_SP_EL0, UC_ARM64_REG_SP_EL1, UC_ARM64_REG_SP_EL2,
+            UC_ARM64_REG_VBAR_EL1, UC_ARM64_REG_VBAR_EL2, UC_ARM64_REG_VBAR_EL3,
+        ])
+        # One write batch per (saved SP bank, target EL, with FAR?), built on first use.
+        self._wr: dict[tuple[int, int, bool], RegBatch] = {}
+        self._hcr = RegBatch(h, [SYSREGS["HCR_EL2"], SYSREGS["SCR_EL3"]])
+        self._irq_line = False
+        self._fiq_line = False
+        # The binding's hook_add wraps callbacks in two Python layers; on the hottest path of the
+        # glue we register a ctypes callback with the C library directly.
+        self._intr_cb = _INTR_CB(self._on_intr_raw)
+        self._intr_hook = uc_hook_h()
+        err = uclib.uc_hook_add(h, ctypes.byref(self._intr_hook), UC_HOOK_INTR,
+                                ctypes.cast(self._intr_cb, ctypes.c_void_p), None, ctypes.c_uint64(1), ctypes.c_uint64(0))
+        if err:
+            raise RuntimeError(f"uc_hook_add(UC_HOOK_INTR) failed ({err})")
+
+    def close(self) -> None:
+        if self._ctx:
+            uclib.uc_context_free(self._ctx)
+            self._ctx = ctypes.c_void_p()
+
+    # -- reset -----------------------------------------------------------------------------
+
+    def reset_to_el2(self, entry: int, sp: int = 0) -> None:
+        """Put the core at EL2h with DAIF masked, as firmware hands over to a hypervisor."""
+        uc = self.uc
+        scr = SYSREGS["SCR_EL3"]
+        uc.reg_write(UC_ARM64_REG_CP_REG, (scr.crn, scr.crm, scr.op0, scr.op1, scr.op2, SCR_EL3_BOOT))
+        uc.reg_write(UC_ARM64_REG_PSTATE, PSTATE_DAIF | (2 << 2) | 1)
+        # A system-register write after PSTATE makes QEMU recompute the cached EL.
+        uc.reg_write(UC_ARM64_REG_CP_REG, (scr.crn, scr.crm, scr.op0, scr.op1, scr.op2, SCR_EL3_BOOT))
+        uc.reg_write(UC_ARM64_REG_SP, sp)
+        uc.reg_write(UC_ARM64_REG_PC, entry)
+
+    # -- register helpers (slow path: debugger, trace, diagnostics) ----------------------------
+
+    def read_sysreg(self, name: str) -> int:
+        r = SYSREGS[name]
+        return self.uc.reg_read(UC_ARM64_REG_CP_REG, (r.crn, r.crm, r.op0, r.op1, r.op2))
+
+    def write_sysreg(self, name: str, value: int) -> None:
+        r = SYSREGS[name]
+        self.uc.reg_write(UC_ARM64_REG_CP_REG, (r.crn, r.crm, r.op0, r.op1, r.op2, value))
+
+    @property
+    def pc(self) -> int:
+        return self.uc.reg_read(UC_ARM64_REG_PC)
+
+    @property
+    def el(self) -> int:
+        return (self.uc.reg_read(UC_ARM64_REG_PSTATE) >> 2) & 3
+
+    # -- synchronous exceptions ------------------------------------------------------------------
+
+    def _on_intr_raw(self, _uch: int, intno: int, _ud: int) -> None:
+        try:
+            self._on_intr(intno)
+        except BaseException as exc:  # an exception must not unwind through C frames
+            self.pending_error = exc
+            self.uc.emu_stop()
+
+    def _on_intr(self, intno: int) -> None:
+        uclib.uc_context_save(self._uch, self._ctx)
+        exc = self._exc
+        syndrome = exc.syndrome
+        target = exc.target_el
+        if intno in (EXCP_IRQ, EXCP_FIQ, EXCP_VIRQ, EXCP_VFIQ):
+            # Interrupts the glue did not raise (virtual ones are delivered natively).
+            return
+        if self.on_sync is not None and self.on_sync(intno, syndrome, target):
+            return
+        far = exc.vaddress if intno in (EXCP_PREFETCH_ABORT, EXCP_DATA_ABORT) or ec_of(syndrome) in (0x34, 0x35) else None
+        self.enter(target, OFFSET_SYNC, syndrome, far, intno)
+
+    def enter(self, target: int, type_offset: int, esr: int | None, far: int | None, excp: int = 0) -> ExceptionEntry:
+        """Take an exception to ``target`` EL: the architectural entry sequence, in one batch."""
+        pc, pstate, sp, sp0, sp1, sp2, vbar1, vbar2, vbar3 = self._rd.read()
+        cur = (pstate >> 2) & 3
+        bank = cur if pstate & 1 else 0  # which SP_ELn the live SP belongs to (PSTATE.SP)
+        banks = [sp0, sp1, sp2, 0]
+        banks[bank] = sp
+        if target == cur:
+            base = VECTOR_CUR_SPX if pstate & 1 else VECTOR_CUR_SP0
+        else:
+            base = VECTOR_LOWER_A64
+        vbar = (0, vbar1, vbar2, vbar3)[target]
+        vector = vbar + base + type_offset
+
+        key = (bank, target, esr is not None, far is not None)
+        batch = self._wr.get(key)
+        if batch is None:
+            regs = [_SP_REGS[bank], UC_ARM64_REG_PSTATE, SPSR_ELX[target], _ELR[target]]
+            if esr is not None:
+                regs.append(_ESR[target])
+            if far is not None:
+                regs.append(_FAR[target])
+            regs += [UC_ARM64_REG_SP, UC_ARM64_REG_PC]
+            batch = self._wr[key] = RegBatch(self._uch, regs)
+        values = [sp, PSTATE_DAIF | (target << 2) | 1, pstate, pc]
+        if esr is not None:
+            values.append(esr)
+        if far is not None:
+            values.append(far)
+        values += [banks[target], vector]
+        batch.write(values)
+
+        entry = ExceptionEntry(_KIND[type_offset], excp, cur, target, esr or 0, far, pc, pstate, vector, base + type_offset)
+        self.last_entry = entry
+        for obs in self.observers:
+            obs(entry)
+        return entry
+
+    # -- interrupts ------------------------------------------------------------------------------
+
+    def set_irq(self, level: bool) -> None:
+        """Drive the physical IRQ input (a GIC's CPU interface output)."""
+        self._irq_line = bool(level)
+
+    def set_fiq(self, level: bool) -> None:
+        self._fiq_line = bool(level)
+
+    def interrupt_target(self, fiq: bool) -> int | None:
+        """The EL a pending physical IRQ/FIQ would be taken to now, or None if it is masked.
+
+        Routing and masking follow D1.13.1: with HCR_EL2.IMO/FMO (or TGE) set, the interrupt goes
+        to EL2 and is not masked by PSTATE.I/F while the core is below EL2; at EL2 it is taken only
+        if routed there and unmasked. Otherwise it goes to EL1 and cannot be taken at EL2.
+        """
+        pstate = self.uc.reg_read(UC_ARM64_REG_PSTATE)
+        cur = (pstate >> 2) & 3
+        hcr, _scr = self._hcr.read()
+        routed_el2 = bool(hcr & ((HCR_FMO if fiq else HCR_IMO) | HCR_TGE))
+        masked = bool(pstate & (PSTATE_F if fiq else PSTATE_I))
+        if routed_el2:
+            if cur < 2:
+                return 2
+            return None if masked or cur > 2 else 2
+        if cur >= 2:
+            return None
+        return None if masked else 1
+
+    def deliver_interrupts(self) -> ExceptionEntry | None:
+        """Take a pending, unmasked physical FIQ or IRQ. Call only at an instruction boundary."""
+        for fiq, line in ((True, self._fiq_line), (False, self._irq_line)):
+            if line:
+                target = self.interrupt_target(fiq)
+                if target is not None:
+                    return self.enter(target, OFFSET_FIQ if fiq else OFFSET_IRQ, None, None)
+        return None
