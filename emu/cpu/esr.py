@@ -144,3 +144,13 @@ def describe(esr: int) -> str:
     ec = ec_of(esr)
     name, text = EXCEPTION_CLASSES.get(ec, (f"EC_{ec:#04x}", "reserved"))
     return f"{name} ({text}): {decode_iss(esr)}"
+
+
+# Exceptions whose preferred return address is the instruction after the one that raised them
+# (D1.10.1: SVC, HVC and SMC return past the call; everything else returns to the instruction).
+_RETURN_AFTER = {0x11, 0x12, 0x13, EC_SVC64, EC_HVC64, EC_SMC64}
+
+
+def insn_address(esr: int, elr: int) -> int:
+    """Address of the instruction that raised a synchronous exception, from ESR and ELR."""
+    return elr - 4 if ec_of(esr) in _RETURN_AFTER else elr

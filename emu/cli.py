@@ -1,0 +1,187 @@
+"""The ``emu`` command: build images, run them headless, run the demo and the benchmarks."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from .errors import EmuError
+
+
+def _int(text: str) -> int:
+    try:
+        return int(text, 0)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+
+
+def _size(text: str) -> int:
+    units = {"k": 1 << 10, "m": 1 << 20, "g": 1 << 30}
+    t = text.strip().lower().rstrip("ib")
+    try:
+        if t and t[-1] in units:
+            return int(float(t[:-1]) * units[t[-1]])
+        return int(t, 0)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a size: {text!r} (try 512M or 1G)") from None
+
+
+def project_root() -> Path:
+    """The source tree holding images.toml: the working directory or one above it, else the
+    checkout this package was installed from (``pip install -e``)."""
+    here = Path.cwd().resolve()
+    for d in (here, *here.parents):
+        if (d / "images.toml").is_file():
+            return d
+    d = Path(__file__).resolve().parents[1]
+    if (d / "images.toml").is_file():
+        return d
+    raise EmuError("cannot find the project sources (images.toml); run from the checkout")
+
+
+def _load_image(path: str, raw_addr: int | None):
+    from .loader.elf import load_elf
+    from .loader.raw import load_raw
+
+    if raw_addr is not None:
+        return load_raw(path, raw_addr)
+    return load_elf(path)
+
+
+def _add_machine_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--board", default="virt", help="board name or TOML file (default: virt)")
+    p.add_argument("--ram", type=_size, default=None, help="RAM size, e.g. 512M (default: the board's)")
+    p.add_argument("--max-insns", type=_int, default=None, metavar="N",
+                   help="stop after N instructions (exit code 124)")
+    p.add_argument("--trace", default="", metavar="CATS", help="comma list of trace categories: exceptions")
+    p.add_argument("--trace-format", choices=("text", "json"), default="text")
+    p.add_argument("--trace-file", default=None, metavar="FILE", help="write the trace here (default: stderr)")
+    p.add_argument("-d", "--log", default="", metavar="KINDS",
+                   help="device log kinds to show: guest_errors,unimp (as QEMU's -d)")
+    p.add_argument("--input", default=None, metavar="TEXT|@FILE", help="bytes for the UART to receive")
+    p.add_argument("--console-file", default=None, metavar="FILE", help="also write the console here")
+
+
+def _make_machine(args):
+    from .debug.trace import Tracer
+    from .machine import Console, Machine
+
+    out = sys.stdout.buffer
+    console = Console(out)
+    if args.console_file:
+        f = open(args.console_file, "wb")
+        console.listeners.append(f.write)
+    m = Machine(args.board, ram_size=args.ram, console=console)
+    m.log_kinds = {k.strip().rstrip("s") for k in args.log.split(",") if k.strip()}
+    cats = {c.strip() for c in args.trace.split(",") if c.strip()}
+    if cats:
+        stream = open(args.trace_file, "w") if args.trace_file else sys.stderr
+        Tracer(m, cats, stream, args.trace_format)
+    if args.input:
+        data = Path(args.input[1:]).read_bytes() if args.input.startswith("@") else args.input.encode().decode("unicode_escape").encode("latin-1")
+        uart = m.devices.get("uart0")
+        if uart is not None:
+            uart.push_rx(data)
+    return m
+
+
+def _report(result) -> int:
+    if result.diagnostic:
+        sys.stderr.write(f"emu: {result.reason}: {result.diagnostic}\n")
+    return result.exit_code
+
+
+def cmd_run(args) -> int:
+    image = _load_image(args.image, args.raw)
+    if args.tenant:
+        from .build.manifest import pack_system
+
+        tenants = [(Path(t).stem, _load_image(t, None), args.tenant_memory, None) for t in args.tenant]
+        image = pack_system(image, tenants)
+    m = _make_machine(args)
+    m.load(image)
+    return _report(m.run(max_insns=args.max_insns))
+
+
+def cmd_build(args) -> int:
+    from .build.pipeline import main as build_main
+
+    return build_main(args.rest)
+
+
+def cmd_demo(args) -> int:
+    from .build.pipeline import build
+    from .loader.elf import load_elf
+
+    root = project_root()
+    out = root / "build"
+    built = build(root, out, names=["demo"])
+    m = _make_machine(args)
+    m.load(load_elf(str(built["demo"])))
+    result = m.run(max_insns=args.max_insns)
+    code = _report(result)
+    text = m.console.text
+    # What the demo is meant to show: the attacker contained, the other tenants finishing.
+    contained = "stage-2 violation" in text and "attacker" in text
+    finished = text.count("system off") >= 2
+    ok = result.diagnostic is None and code == 1 and contained and finished
+    sys.stderr.write(
+        f"emu: demo {'as expected' if ok else 'NOT as expected'}: hypervisor exit code {code} "
+        f"(tenants contained: {1 if contained else 0}), {'both' if finished else 'not all'} good tenants finished\n")
+    return 0 if ok else 1
+
+
+def cmd_bench(args) -> int:
+    from .bench import main as bench_main
+
+    return bench_main(args.rest)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="emu", description="AArch64 full-system emulator for hypervisor and firmware developers")
+    sub = p.add_subparsers(dest="command", required=True)
+
+    r = sub.add_parser("run", help="run an image headless; the exit code is the guest's")
+    r.add_argument("image", help="ELF image (or raw binary with --raw ADDR)")
+    r.add_argument("--raw", type=_int, default=None, metavar="ADDR", help="IMAGE is a raw binary loaded at ADDR")
+    r.add_argument("--tenant", action="append", default=[], metavar="ELF",
+                   help="run IMAGE as the hypervisor with this tenant (repeatable)")
+    r.add_argument("--tenant-memory", type=_size, default=2 << 20, metavar="SIZE",
+                   help="RAM per tenant given with --tenant (default 2M)")
+    _add_machine_args(r)
+    r.set_defaults(fn=cmd_run)
+
+    b = sub.add_parser("build", help="assemble firmware/ and guest/ into ELF images", add_help=False)
+    b.add_argument("rest", nargs=argparse.REMAINDER)
+    b.set_defaults(fn=cmd_build)
+
+    d = sub.add_parser("demo", help="build and run the shipped hypervisor with two tenants and an attacker")
+    _add_machine_args(d)
+    d.set_defaults(fn=cmd_demo)
+
+    bn = sub.add_parser("bench", help="benchmarks against qemu-system-aarch64", add_help=False)
+    bn.add_argument("rest", nargs=argparse.REMAINDER)
+    bn.set_defaults(fn=cmd_bench)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return args.fn(args)
+    except EmuError as err:
+        sys.stderr.write(f"emu: {err}\n")
+        return err.exit_code
+    except KeyboardInterrupt:
+        sys.stderr.write("emu: interrupted\n")
+        return 130
+    except BrokenPipeError:
+        return 0
+    except OSError as err:
+        sys.stderr.write(f"emu: {err.filename or ''}: {err.strerror}\n" if err.filename else f"emu: {err}\n")
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,379 @@
+"""A board brought to life: Unicorn CPU, memory map, devices, loaded images, and the run loop.
+
+The machine wires what the board description names (the only place where wiring happens),
+services the calls that reach "the platform" rather than the guest (Arm semihosting, the EL3
+PSCI conduit), and turns whatever ends a run into a :class:`RunResult` with an exit code:
+the guest's own code, or a diagnostic when the guest crashed, looped or was cut off.
+"""
+
+from __future__ import annotations
+
+import mmap
+import struct
+import sys
+from dataclasses import dataclass, field
+from typing import Callable, TextIO
+
+from capstone import CS_ARCH_ARM64, CS_MODE_ARM, Cs
+from unicorn import (
+    UC_ARCH_ARM64,
+    UC_ERR_FETCH_UNMAPPED,
+    UC_ERR_READ_UNMAPPED,
+    UC_ERR_WRITE_UNMAPPED,
+    UC_HOOK_MEM_FETCH_UNMAPPED,
+    UC_HOOK_MEM_READ_UNMAPPED,
+    UC_HOOK_MEM_WRITE_UNMAPPED,
+    UC_MEM_FETCH_UNMAPPED,
+    UC_MEM_WRITE_UNMAPPED,
+    UC_MODE_ARM,
+    UC_PROT_ALL,
+    UC_PROT_EXEC,
+    UC_PROT_READ,
+    UC_PROT_WRITE,
+    Uc,
+    UcError,
+)
+from unicorn.arm64_const import UC_ARM64_REG_PC, UC_ARM64_REG_X0, UC_ARM64_REG_X1, UC_CPU_ARM64_A53
+
+from .board import Board, load_board
+from .cpu.core import EXCP_SMC, EXCP_UDEF, VECTOR_NAMES, Cpu, ExceptionEntry
+from .cpu.esr import describe, insn_address
+from .cpu.mmu import walk_stage2
+from .cpu.psci import PowerOff, psci_call
+from .cpu.semihosting import HLT_F000, SemihostExit, Semihosting
+from .devices.irq import IrqLine
+from .errors import EmuError, ImageError
+from .loader.image import Image, SymbolTable
+
+EXIT_TIMEOUT = 124      # --max-insns reached before the guest ended the run
+EXIT_GUEST_FAULT = 125  # the emulator stopped a guest that crashed or looped
+
+WFI = 0xD503207F
+_LOOP_LIMIT = 8  # nested faults at the same vector before a run is declared an exception loop
+
+
+@dataclass
+class RunResult:
+    exit_code: int
+    reason: str
+    diagnostic: str | None = None
+
+
+class Console:
+    """Where the UART's bytes go: a stream (stdout by default) and a transcript kept for tests."""
+
+    def __init__(self, out=None, echo: bool = True):
+        self._out = out if out is not None else sys.stdout.buffer
+        self.echo = echo
+        self.transcript = bytearray()
+        self.listeners: list[Callable[[bytes], None]] = []
+
+    def write(self, data: bytes) -> None:
+        self.transcript += data
+        if self.echo:
+            self._out.write(data)
+            if b"\n" in data:
+                self._out.flush()
+        for fn in self.listeners:
+            fn(data)
+
+    def flush(self) -> None:
+        if self.echo:
+            self._out.flush()
+
+    @property
+    def text(self) -> str:
+        return self.transcript.decode("utf-8", "replace")
+
+
+def _make_pl011(spec, irq: IrqLine, machine: "Machine"):
+    from .devices.pl011 import Pl011
+
+    return Pl011(irq=irq, tx=machine.console.write, log=machine.device_log)
+
+
+# Device models by the name a board file uses. Each factory gets its spec, its IRQ output and
+# the machine's services (console, clock, log); wiring stays here, not in the devices.
+DEVICE_MODELS: dict[str, Callable] = {
+    "pl011": _make_pl011,
+}
+
+
+class GuestStopped(Exception):
+    def __init__(self, result: RunResult):
+        super().__init__(result.reason)
+        self.result = result
+
+
+class Machine:
+    def __init__(self, board: Board | str = "virt", *, ram_size: int | None = None,
+                 console: Console | None = None, log: TextIO | None = None):
+        self.board = load_board(board) if isinstance(board, str) else board
+        if ram_size is not None:
+            self.board = self.board.with_ram_size(ram_size)
+        self.console = console or Console()
+        self._log = log if log is not None else sys.stderr
+        self.symbols = SymbolTable()
+        self.images: list[Image] = []
+        self.entry: int | None = None
+        self.tenants: list = []  # TenantPlacement records from a packed system image
+
+        uc = Uc(UC_ARCH_ARM64, UC_MODE_ARM)
+        uc.ctl_set_cpu_model(UC_CPU_ARM64_A53)
+        self.uc = uc
+        self._ram_backing: list[mmap.mmap] = []
+        for region in self.board.memory.values():
+            self._map_memory(region)
+
+        self.cpu = Cpu(uc, 0)
+        self.cpu.on_sync = self._on_sync
+        self.cpu.observers.append(self._watch_entry)
+        self.semihosting = Semihosting(self.read_virtual, self.console.write)
+
+        self.devices: dict[str, object] = {}
+        self.irq_lines: dict[int, IrqLine] = {}
+        for spec in self.board.devices:
+            self._attach_device(spec)
+
+        self._unmapped: tuple[str, int, int] | None = None
+        uc.hook_add(UC_HOOK_MEM_READ_UNMAPPED | UC_HOOK_MEM_WRITE_UNMAPPED | UC_HOOK_MEM_FETCH_UNMAPPED,
+                    self._on_unmapped)
+        self._result: RunResult | None = None
+        self._loop_count = 0
+        self._prev_entry: ExceptionEntry | None = None
+        self._loop_origin: ExceptionEntry | None = None
+        self.log_kinds: set[str] = set()  # device log kinds to show: "guest_error", "unimp"
+        self._cs = Cs(CS_ARCH_ARM64, CS_MODE_ARM)
+
+    # -- construction ---------------------------------------------------------------------------
+
+    def _map_memory(self, region) -> None:
+        perms = 0
+        perms |= UC_PROT_READ if "r" in region.access else 0
+        perms |= UC_PROT_WRITE if "w" in region.access else 0
+        perms |= UC_PROT_EXEC if "x" in region.access else 0
+        if region.name == "ram":
+            # Host memory we own, so that cores can share it and snapshots can read it directly.
+            backing = mmap.mmap(-1, region.size, flags=mmap.MAP_PRIVATE | mmap.MAP_ANONYMOUS)
+            self._ram_backing.append(backing)
+            ptr = ctypes_address(backing)
+            self.uc.mem_map_ptr(region.base, region.size, perms or UC_PROT_ALL, ptr)
+        else:
+            self.uc.mem_map(region.base, region.size, perms)
+
+    def device_log(self, kind: str, source: str, message: str) -> None:
+        # Shown only when asked for, as QEMU's -d guest_errors,unimp.
+        if kind in self.log_kinds:
+            self._log.write(f"emu: {source}: {kind}: {message}\n")
+
+    def _attach_device(self, spec) -> None:
+        factory = DEVICE_MODELS.get(spec.model)
+        if factory is None:
+            raise EmuError(f"board '{self.board.name}': unknown device model '{spec.model}'")
+        line = IrqLine(None, f"{spec.name}.irq")
+        if spec.irq is not None:
+            # No interrupt controller yet: the line keeps its level for whoever connects later.
+            self.irq_lines[spec.irq] = line
+        dev = factory(spec, line, self)
+        self.devices[spec.name] = dev
+
+        def mmio_read(_uc, offset, size, _ud, dev=dev):
+            return dev.read(offset, size)
+
+        def mmio_write(_uc, offset, size, value, _ud, dev=dev):
+            dev.write(offset, size, value)
+
+        self.uc.mmio_map(spec.base, spec.size, mmio_read, None, mmio_write, None)
+
+    # -- images ---------------------------------------------------------------------------------
+
+    def load(self, image: Image) -> None:
+        """Place an image in RAM. The first image loaded gives the entry point."""
+        from .loader.elf import check_fits
+
+        ram = self.board.ram
+        check_fits(image, ram.base, ram.size)
+        for seg in image.segments:
+            data = seg.data + bytes(seg.memsz - len(seg.data))
+            self.uc.mem_write(seg.addr, data)
+        self.symbols.add(image.symbols)
+        self.images.append(image)
+        self.tenants.extend(getattr(image, "tenants", []) or [])
+        if self.entry is None:
+            self.entry = image.entry
+
+    # -- memory as the guest sees it --------------------------------------------------------------
+
+    def read_phys(self, addr: int, size: int) -> bytes:
+        return bytes(self.uc.mem_read(addr, size))
+
+    def translate(self, va: int, el: int | None = None) -> int | None:
+        """PA of a guest address at ``el`` (stage 1 is assumed off; stage 2 is walked)."""
+        el = self.cpu.el if el is None else el
+        if el >= 2:
+            return va
+        hcr = self.cpu.read_sysreg("HCR_EL2")
+        if not hcr & 1:
+            return va
+        walk = walk_stage2(self.cpu.read_sysreg("VTTBR_EL2"), self.cpu.read_sysreg("VTCR_EL2"), va,
+                           lambda a: struct.unpack("<Q", self.read_phys(a, 8))[0])
+        return walk.pa
+
+    def read_virtual(self, addr: int, size: int) -> bytes:
+        pa = self.translate(addr)
+        if pa is None:
+            raise EmuError(f"guest address {addr:#x} is not mapped")
+        return self.read_phys(pa, size)
+
+    def symbolize(self, addr: int, el: int | None = None) -> str:
+        pa = self.translate(addr, el)
+        name = self.symbols.lookup(pa) if pa is not None else None
+        return name or "?"
+
+    def disassemble(self, addr: int, el: int | None = None) -> str:
+        pa = self.translate(addr, el)
+        if pa is None:
+            return "(unmapped)"
+        try:
+            code = self.read_phys(pa, 4)
+        except UcError:
+            return "(unmapped)"
+        for insn in self._cs.disasm(code, addr):
+            return f"{insn.mnemonic} {insn.op_str}".strip()
+        return f".inst {int.from_bytes(code, 'little'):#010x}"
+
+    # -- platform services ------------------------------------------------------------------------
+
+    def _on_sync(self, intno: int, syndrome: int, target: int) -> bool:
+        uc = self.uc
+        if intno == EXCP_UDEF:
+            pc = uc.reg_read(UC_ARM64_REG_PC)
+            try:
+                insn = struct.unpack("<I", self.read_virtual(pc, 4))[0]
+            except (EmuError, UcError):
+                return False
+            if insn == HLT_F000:
+                res = self.semihosting.call(uc.reg_read(UC_ARM64_REG_X0) & 0xFFFFFFFF, uc.reg_read(UC_ARM64_REG_X1))
+                if isinstance(res, SemihostExit):
+                    self._finish(RunResult(res.code, f"semihosting exit ({res.code})"))
+                    return True
+                uc.reg_write(UC_ARM64_REG_X0, res)
+                uc.reg_write(UC_ARM64_REG_PC, pc + 4)
+                return True
+            return False
+        if intno == EXCP_SMC and target == 3:
+            try:
+                uc.reg_write(UC_ARM64_REG_X0, psci_call(uc.reg_read(UC_ARM64_REG_X0), uc.reg_read(UC_ARM64_REG_X1)))
+            except PowerOff as off:
+                self._finish(RunResult(0, f"PSCI {off}"))
+            return True
+        if target == 3:
+            self._fault(f"exception to EL3, which this board has no firmware for: {describe(syndrome)}")
+            return True
+        return False
+
+    def _watch_entry(self, e: ExceptionEntry) -> None:
+        # An exception raised by the first instructions of the very vector it enters will be
+        # raised again forever (VBAR unset, vector code undefined or unmapped).
+        if e.from_el == e.to_el and e.vector <= e.elr < e.vector + 0x80:
+            if self._loop_count == 0:
+                self._loop_origin = self._prev_entry
+            self._loop_count += 1
+            if self._loop_count >= _LOOP_LIMIT:
+                detail = (f"exception loop at EL{e.to_el}: {describe(e.esr)} at {e.elr:#x} <{self.symbolize(e.elr, e.to_el)}> "
+                          f"re-enters its own vector {VECTOR_NAMES.get(e.vector_offset, hex(e.vector_offset))} "
+                          f"(VBAR_EL{e.to_el} = {e.vector - e.vector_offset:#x})")
+                o = self._loop_origin
+                if o is not None:
+                    at = insn_address(o.esr, o.elr) if o.kind == "sync" else o.elr
+                    detail += (f"; the loop began with {describe(o.esr) if o.kind == 'sync' else o.kind.upper()} "
+                               f"at {at:#x} <{self.symbolize(at, o.from_el)}> in EL{o.from_el}")
+                self._fault(detail)
+        else:
+            self._loop_count = 0
+        self._prev_entry = e
+
+    def _on_unmapped(self, uc, access, address, size, value, _ud) -> bool:
+        kind = {UC_MEM_FETCH_UNMAPPED: "fetch", UC_MEM_WRITE_UNMAPPED: "write"}.get(access, "read")
+        self._unmapped = (kind, address, size)
+        return False
+
+    def _finish(self, result: RunResult) -> None:
+        if self._result is None:
+            self._result = result
+        self.uc.emu_stop()
+
+    def _fault(self, what: str) -> None:
+        self._finish(RunResult(EXIT_GUEST_FAULT, "guest fault", what))
+
+    def _where(self) -> str:
+        pc = self.cpu.pc
+        el = self.cpu.el
+        return f"PC {pc:#x} <{self.symbolize(pc, el)}> at EL{el}"
+
+    # -- running ----------------------------------------------------------------------------------
+
+    def run(self, max_insns: int | None = None) -> RunResult:
+        """Run from the entry point (or where the last run stopped) until the guest ends the run."""
+        if self.entry is None:
+            raise EmuError("nothing loaded")
+        if not getattr(self, "_started", False):
+            self.cpu.reset_to_el2(self.entry)
+            self._started = True
+        uc = self.uc
+        self._result = None
+        try:
+            while self._result is None:
+                pc = self.cpu.pc
+                self._unmapped = None
+                try:
+                    uc.emu_start(pc, 1, count=max_insns or 0)
+                except UcError as err:
+                    self._result = self._unicorn_error(err)
+                    break
+                if self.cpu.pending_error is not None:
+                    err, self.cpu.pending_error = self.cpu.pending_error, None
+                    raise err
+                if self._result is not None:
+                    break
+                pc = self.cpu.pc
+                if self._is_wfi(pc - 4):
+                    # No interrupt source can wake the core yet: the run cannot progress.
+                    self._result = RunResult(EXIT_GUEST_FAULT, "guest fault",
+                                             f"WFI with no interrupt that could wake it, {self._where()}")
+                elif max_insns:
+                    self._result = RunResult(EXIT_TIMEOUT, "instruction limit",
+                                             f"stopped after {max_insns} instructions, {self._where()}")
+        finally:
+            self.console.flush()
+        return self._result
+
+    def _is_wfi(self, addr: int) -> bool:
+        try:
+            return struct.unpack("<I", self.read_virtual(addr, 4))[0] == WFI
+        except (EmuError, UcError):
+            return False
+
+    def _unicorn_error(self, err: UcError) -> RunResult:
+        where = self._where()
+        if self._unmapped is not None:
+            kind, addr, size = self._unmapped
+            what = {"fetch": "instruction fetch from", "read": f"{size}-byte read from",
+                    "write": f"{size}-byte write to"}[kind]
+            detail = f"{what} unmapped address {addr:#x}, {where}"
+            last = self.cpu.last_entry
+            if kind == "fetch" and last is not None and addr == last.vector:
+                at = insn_address(last.esr, last.elr)
+                detail += (f"; it was entering {VECTOR_NAMES.get(last.vector_offset, '?')} for "
+                           f"{describe(last.esr)} from {at:#x} <{self.symbolize(at, last.from_el)}> "
+                           f"(VBAR_EL{last.to_el} = {last.vector - last.vector_offset:#x})")
+            return RunResult(EXIT_GUEST_FAULT, "guest fault", detail)
+        if err.errno in (UC_ERR_READ_UNMAPPED, UC_ERR_WRITE_UNMAPPED, UC_ERR_FETCH_UNMAPPED):
+            return RunResult(EXIT_GUEST_FAULT, "guest fault", f"access to unmapped memory, {where}")
+        return RunResult(EXIT_GUEST_FAULT, "guest fault", f"{err}, {where}")
+
+
+def ctypes_address(buf: mmap.mmap) -> int:
+    import ctypes
+
+    return ctypes.addressof(ctypes.c_char.from_buffer(buf))
