@@ -116,6 +116,11 @@ class Reg:
     on_change: Handler = None
     unimplemented: bool = False
     doc: str = field(default="", compare=False)
+    # Derived in __post_init__ (plain attributes: the MMIO path reads them on every access).
+    nbytes: int = field(init=False, repr=False, compare=False)
+    is_array: bool = field(init=False, repr=False, compare=False)
+    storage: str = field(init=False, repr=False, compare=False)
+    """The name of the register whose value this one reads and writes (``target`` or self)."""
 
     def __post_init__(self) -> None:
         if self.width not in (8, 16, 32, 64):
@@ -124,6 +129,9 @@ class Reg:
             raise ValueError(f"{self.name}: count must be at least 1")
         full = (1 << self.width) - 1
         set_ = object.__setattr__  # frozen: normalise once, here
+        set_(self, "nbytes", self.width // 8)
+        set_(self, "is_array", self.count > 1)
+        set_(self, "storage", self.target or self.name)
         set_(self, "mask", full if self.mask is None else self.mask & full)
         set_(self, "stride", self.nbytes if self.stride is None else self.stride)
         if self.stride < self.nbytes:
@@ -141,19 +149,6 @@ class Reg:
             for s in self.sizes:
                 if s not in (1, 2, 4, 8) or s > self.nbytes:
                     raise ValueError(f"{self.name}: access size {s} does not fit the register")
-
-    @property
-    def nbytes(self) -> int:
-        return self.width // 8
-
-    @property
-    def is_array(self) -> bool:
-        return self.count > 1
-
-    @property
-    def storage(self) -> str:
-        """The name of the register whose value this one reads and writes."""
-        return self.target or self.name
 
     def label(self, index: int) -> str:
         """The spec's name of one element: ``ISENABLER3`` for an array, else the name."""
