@@ -1,0 +1,153 @@
+"""Benchmarks: our emulator beside ``qemu-system-aarch64`` on the same ELF, in the same run.
+
+Each figure comes from two runs of an image, with N and 2N iterations; the difference divided
+by N is the cost of one iteration, so start-up (QEMU's process, our calibration and loading)
+cancels out. Figures are printed, never asserted: the machines are shared and noisy.
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import os
+import struct
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from .errors import EmuError
+from .loader.image import Image, Segment
+
+
+@dataclass
+class Case:
+    name: str
+    image: str              # image name from images.toml
+    unit: str               # what one iteration is
+    insns_per_iter: int     # for MIPS; 0 when the figure is a latency
+    tenant: bool = False    # run as a tenant of the shipped hypervisor
+
+
+CASES = [
+    Case("compute", "bench_compute", "guest MIPS (4-instruction ALU loop at EL2)", 4),
+    Case("hvc", "bench_hvc_loop", "HVC round trip, EL1 -> EL2 -> EL1 (us)", 0),
+    Case("console", "bench_console_flood", "stage-2-trapped console write, per byte (us)", 0, tenant=True),
+    Case("mmio", "bench_mmio_loop", "device register read, UARTFR (us)", 0),
+]
+
+
+def patch_symbol(image: Image, symbol: str, value: int) -> Image:
+    addr = image.symbols.get(symbol)
+    if addr is None:
+        raise EmuError(f"image {image.name} has no symbol {symbol}")
+    segs = []
+    for s in image.segments:
+        if s.addr <= addr < s.addr + len(s.data):
+            off = addr - s.addr
+            data = s.data[:off] + struct.pack("<Q", value) + s.data[off + 8:]
+            s = Segment(s.addr, data, s.memsz, s.flags)
+        segs.append(s)
+    out = Image(image.name, image.entry, segs, dict(image.symbols))
+    for attr in ("tenants",):
+        if hasattr(image, attr):
+            setattr(out, attr, getattr(image, attr))
+    return out
+
+
+def _system(case: Case, images: dict[str, Image], n: int) -> Image:
+    from .build.manifest import pack_system
+
+    img = patch_symbol(images[case.image], "iterations", n)
+    if case.tenant:
+        return pack_system(images["hyp"], [("flood", img, 2 << 20, None)])
+    return img
+
+
+def time_ours(image: Image) -> float:
+    from .machine import Console, Machine
+
+    m = Machine(console=Console(io.BytesIO(), echo=False))
+    m.load(image)
+    t0 = time.perf_counter()
+    r = m.run()
+    dt = time.perf_counter() - t0
+    if r.exit_code != 0 or r.diagnostic:
+        raise EmuError(f"benchmark image {image.name} failed on emu: exit {r.exit_code} {r.diagnostic or ''}")
+    return dt
+
+
+def time_qemu(image: Image, tmp: Path) -> float:
+    from .build.elf import write_elf
+    from .reference import run_qemu
+
+    path = tmp / f"{image.name}.elf"
+    write_elf(image, path)
+    run = run_qemu(path, timeout=300)
+    if run.exit_code != 0:
+        raise EmuError(f"benchmark image {image.name} failed on QEMU: exit {run.exit_code}")
+    return run.seconds
+
+
+def per_iteration(timer, case: Case, images, n: int, repeat: int) -> float:
+    """Seconds per iteration: best of ``repeat`` (t(2N) - t(N)) / N."""
+    best = None
+    for _ in range(repeat):
+        t1 = timer(_system(case, images, n))
+        t2 = timer(_system(case, images, 2 * n))
+        d = max(t2 - t1, 1e-9) / n
+        best = d if best is None else min(best, d)
+    return best
+
+
+def main(argv: list[str] | None = None) -> int:
+    from .build.pipeline import build
+    from .cli import project_root
+    from .loader.elf import load_elf
+    from .reference import qemu_path
+
+    ap = argparse.ArgumentParser(prog="emu bench", description=__doc__.splitlines()[0])
+    ap.add_argument("--scale", type=float, default=1.0, help="multiply iteration counts (default 1)")
+    ap.add_argument("--repeat", type=int, default=3, help="runs per figure; the best is kept")
+    ap.add_argument("--cases", default=",".join(c.name for c in CASES))
+    args = ap.parse_args(argv)
+
+    root = project_root()
+    names = ["hyp"] + [c.image for c in CASES]
+    built = build(root, root / "build", names=names)
+    images = {n: load_elf(str(built[n])) for n in names}
+    have_qemu = qemu_path() is not None
+    if not have_qemu:
+        print("qemu-system-aarch64 not found: printing our figures only")
+    iters = {"compute": 20_000_000, "hvc": 100_000, "console": 20_000, "mmio": 100_000}
+    wanted = {c.strip() for c in args.cases.split(",")}
+    rows = []
+    with tempfile.TemporaryDirectory() as td:
+        for case in CASES:
+            if case.name not in wanted:
+                continue
+            n = max(1, int(iters[case.name] * args.scale))
+            ours = per_iteration(time_ours, case, images, n, args.repeat)
+            ref = per_iteration(lambda im: time_qemu(im, Path(td)), case, images, n, args.repeat) if have_qemu else None
+            rows.append((case, ours, ref))
+            _print_row(case, ours, ref)
+    return 0
+
+
+def _print_row(case: Case, ours: float, ref: float | None) -> None:
+    if case.insns_per_iter:
+        o = case.insns_per_iter / ours / 1e6
+        r = case.insns_per_iter / ref / 1e6 if ref else None
+        ratio = f"{o / r:.2f}x QEMU" if r else "-"
+        print(f"{case.unit:<52} emu {o:9.1f}   qemu {r if r is None else f'{r:9.1f}'}   {ratio}")
+    else:
+        o = ours * 1e6
+        r = ref * 1e6 if ref else None
+        ratio = f"{o / r:.2f}x QEMU's time" if r else "-"
+        print(f"{case.unit:<52} emu {o:9.3f}   qemu {r if r is None else f'{r:9.3f}'}   {ratio}")
+    sys.stdout.flush()
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,45 @@
+"""The reference emulator: the same ELF on ``qemu-system-aarch64``, for differential tests and
+benchmarks. The command line matches the board in emu/board/virt.toml."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+QEMU = "qemu-system-aarch64"
+
+
+def qemu_path() -> str | None:
+    return shutil.which(QEMU)
+
+
+def qemu_command(elf: str | Path, ram: str = "1G") -> list[str]:
+    return [QEMU, "-M", "virt,virtualization=on,gic-version=2", "-cpu", "cortex-a53", "-m", ram,
+            "-display", "none", "-monitor", "none", "-serial", "stdio", "-semihosting", "-no-reboot",
+            "-kernel", str(elf)]
+
+
+@dataclass
+class QemuRun:
+    exit_code: int | None   # None when it had to be killed
+    transcript: bytes
+    stderr: bytes
+    seconds: float
+
+
+def run_qemu(elf: str | Path, timeout: float = 30.0, ram: str = "1G") -> QemuRun:
+    """Run ``elf`` to completion on QEMU; the UART is captured from stdout."""
+    t0 = time.perf_counter()
+    proc = subprocess.Popen(qemu_command(elf, ram), stdin=subprocess.DEVNULL,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    try:
+        out, err = proc.communicate(timeout=timeout)
+        code: int | None = proc.returncode
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        out, err = proc.communicate()
+        code = None
+    return QemuRun(code, out, err, time.perf_counter() - t0)

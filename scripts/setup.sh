@@ -1,0 +1,17 @@
+#!/usr/bin/env bash
+# Installs what emu needs on a fresh Debian/Ubuntu machine: the reference emulator and binutils
+# used by the tests (Debian packages), then the Python package with its test extra.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+SUDO=""
+if [ "$(id -u)" != 0 ]; then SUDO="sudo"; fi
+need=()
+command -v qemu-system-aarch64 >/dev/null || need+=(qemu-system-arm)
+command -v aarch64-linux-gnu-readelf >/dev/null || need+=(binutils-aarch64-linux-gnu)
+command -v gdb-multiarch >/dev/null || need+=(gdb-multiarch)
+if [ "${#need[@]}" -gt 0 ]; then
+  $SUDO apt-get update -q
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -q --no-install-recommends "${need[@]}"
+fi
+python3 -m pip install -q -e '.[test]'
