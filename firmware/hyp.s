@@ -1,0 +1,105 @@
+// Thin hypervisor v0: gives each tenant of the manifest an isolated EL1 partition.
+//
+// Boot at EL2 on one core, MMU off at EL2 (the hypervisor uses physical addresses).
+// For each tenant: stage-2 tables mapping only its RAM, a saved vCPU context, a VMID.
+// Tenants run in turn (cooperative round robin) and trap to us for:
+//   HVC          SMCCC / PSCI / vendor hypervisor calls              (hyp_traps.inc)
+//   WFI, WFE     treated as a yield                                  (hyp_traps.inc)
+//   SMC          not supported, skipped                              (hyp_traps.inc)
+//   stage-2 data abort on the console page: PL011 emulated           (hyp_traps.inc)
+//   any other stage-2 fault or exception: the tenant is contained    (hyp_traps.inc)
+// When no tenant can run, exit through Arm semihosting with the number of contained tenants.
+//
+// Image layout (flat, assembled at HYP_BASE): _start, vectors (0x800 aligned), code, data.
+
+.include "board.inc"
+.include "smccc.inc"
+.include "manifest.inc"
+.include "hyp_defs.inc"
+.include "hyp_frame.inc"
+
+_start:
+    // Exceptions stay masked at EL2: the hypervisor only takes synchronous traps from
+    // tenants, and never one of its own while it works.
+    msr     daifset, #0xf
+    ldr     x0, =hyp_stack_top
+    mov     sp, x0
+    ldr     x0, =SCTLR_EL2_RES1
+    msr     sctlr_el2, x0
+    ldr     x0, =hyp_vectors
+    msr     vbar_el2, x0
+    isb
+    b       hyp_main
+
+.include "hyp_vectors.inc"
+
+// hyp_main: validate the manifest, set up the EL2 controls and every tenant, run tenant 0.
+hyp_main:
+    mrs     x0, CurrentEL
+    cmp     x0, #(2 << 2)
+    b.eq    hyp_main_at_el2
+    adr     x0, str_not_el2
+    bl      uart_puts
+    mov     x0, #EXIT_NOT_EL2
+    b       hyp_exit
+hyp_main_at_el2:
+    bl      manifest_validate
+    cbz     x0, hyp_main_manifest_ok
+    adr     x0, str_bad_manifest
+    bl      uart_puts
+    mov     x0, #EXIT_BAD_MANIFEST
+    b       hyp_exit
+hyp_main_manifest_ok:
+    bl      el2_setup
+    bl      banner_print
+    ldr     x0, =MANIFEST_PA
+    ldr     w19, [x0, #MF_TENANT_COUNT]
+    ldr     x9, =tenant_count
+    str     x19, [x9]
+    mov     x20, #0
+hyp_main_tenant_loop:
+    mov     x0, x20
+    bl      tenant_init
+    add     x20, x20, #1
+    cmp     x20, x19
+    b.lo    hyp_main_tenant_loop
+    bl      stage2_pool_clean
+    // VMIDs 1..MAX_TENANTS have never been used: drop whatever the TLBs hold for EL1&0
+    // and EL2 before the first tenant runs.
+    tlbi    alle1
+    tlbi    alle2
+    dsb     ish
+    isb
+    ldr     x0, =tenants
+    b       tenant_switch_to
+
+// el2_setup: the controls shared by every tenant (the per-tenant one is VTTBR_EL2).
+el2_setup:
+    ldr     x0, =HCR_EL2_TENANT
+    msr     hcr_el2, x0
+    ldr     x0, =CPTR_EL2_TENANT
+    msr     cptr_el2, x0
+    mov     x0, #CNTHCTL_EL2_TENANT
+    msr     cnthctl_el2, x0
+    msr     cntvoff_el2, xzr
+    mrs     x0, mdcr_el2
+    orr     x0, x0, #MDCR_TPMCR_TPM
+    orr     x0, x0, #MDCR_TDA_TDOSA_TDRA
+    msr     mdcr_el2, x0
+    // A tenant reading MIDR_EL1/MPIDR_EL1 gets VPIDR_EL2/VMPIDR_EL2: the real part number,
+    // and a uniprocessor affinity whatever core it happens to run on.
+    mrs     x0, midr_el1
+    msr     vpidr_el2, x0
+    ldr     x0, =VMPIDR_TENANT
+    msr     vmpidr_el2, x0
+    ldr     x0, =VTCR_EL2_TENANT
+    msr     vtcr_el2, x0
+    isb
+    ret
+
+.include "hyp_console.inc"
+.include "hyp_manifest.inc"
+.include "hyp_stage2.inc"
+.include "hyp_sched.inc"
+.include "hyp_traps.inc"
+.include "hyp_data.inc"
