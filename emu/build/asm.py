@@ -413,7 +413,7 @@ class _Outcome:
         return self.kind is None
 
 
-def _assemble_here(text: str, base: int) -> _Outcome:
+def _assemble_here(text: str, base: int, ask_missing: bool) -> _Outcome:
     from keystone import KS_ARCH_ARM64, KS_MODE_LITTLE_ENDIAN, Ks, KsError
 
     missing: list[str] = []
@@ -423,7 +423,10 @@ def _assemble_here(text: str, base: int) -> _Outcome:
         return False
 
     ks = Ks(KS_ARCH_ARM64, KS_MODE_LITTLE_ENDIAN)
-    ks.sym_resolver = resolver
+    if ask_missing:
+        # Only to name an undefined symbol: with a resolver installed Keystone lays out
+        # some programs differently (a .balign after forward references was ignored).
+        ks.sym_resolver = resolver
     try:
         data, _ = ks.asm(text.encode("utf-8"), base, as_bytes=True)
     except KsError as exc:
@@ -448,7 +451,7 @@ def _classify_output(outcome: _Outcome, captured: str) -> _Outcome:
     return _Outcome(data=data[:-8])
 
 
-def _run_keystone(text: str, base: int) -> _Outcome:
+def _run_keystone(text: str, base: int, ask_missing: bool = False) -> _Outcome:
     """Assemble ``text`` at ``base`` in a forked child; never lets Keystone touch our fds.
 
     An end marker is appended (after a ``.ltorg``, so the literal pool precedes it) and
@@ -457,7 +460,7 @@ def _run_keystone(text: str, base: int) -> _Outcome:
     text = f"{text}\n.ltorg\n.quad {_END_MARKER:#x}\n"
     with tempfile.TemporaryFile() as captured:
         if not hasattr(os, "fork"):  # pragma: no cover - non-POSIX hosts
-            return _run_in_process(text, base, captured)
+            return _run_in_process(text, base, ask_missing, captured)
         rfd, wfd = os.pipe()
         pid = os.fork()
         if pid == 0:  # child: assemble, send the pickled outcome, leave without cleanup
@@ -466,7 +469,7 @@ def _run_keystone(text: str, base: int) -> _Outcome:
                 os.close(rfd)
                 os.dup2(captured.fileno(), 1)
                 os.dup2(captured.fileno(), 2)
-                payload = pickle.dumps(_assemble_here(text, base))
+                payload = pickle.dumps(_assemble_here(text, base, ask_missing))
                 view = memoryview(payload)
                 while view:
                     view = view[os.write(wfd, view):]
@@ -496,11 +499,11 @@ def _run_keystone(text: str, base: int) -> _Outcome:
     return _Outcome(kind="fatal", message=message)
 
 
-def _run_in_process(text: str, base: int, captured) -> _Outcome:  # pragma: no cover
+def _run_in_process(text: str, base: int, ask_missing: bool, captured) -> _Outcome:  # pragma: no cover
     saved = os.dup(2)
     try:
         os.dup2(captured.fileno(), 2)
-        outcome = _assemble_here(text, base)
+        outcome = _assemble_here(text, base, ask_missing)
     finally:
         os.dup2(saved, 2)
         os.close(saved)
@@ -543,12 +546,13 @@ def _bisect_prefix(pre: _Preprocessor, outcome: _Outcome, base: int) -> _Line | 
     error, which Keystone reports after parse errors, so parse errors bisect cleanly.
     """
     cuts = pre.cuts
-    if not _same_failure(_run_keystone(pre.text(cuts[-1]), base), outcome):
+    ask = outcome.kind == KS_ERR_ASM_SYMBOL_MISSING
+    if not _same_failure(_run_keystone(pre.text(cuts[-1]), base, ask), outcome):
         return None
     lo, hi = 0, len(cuts) - 1  # prefix cuts[lo] passes, cuts[hi] fails
     while hi - lo > 1:
         mid = (lo + hi) // 2
-        if _same_failure(_run_keystone(pre.text(cuts[mid]), base), outcome):
+        if _same_failure(_run_keystone(pre.text(cuts[mid]), base, ask), outcome):
             hi = mid
         else:
             lo = mid
@@ -605,6 +609,8 @@ def assemble(path: Path | str, base: int, include_dirs: list[Path] | tuple[Path,
         outcome = _run_keystone(body + _symbol_tail(names), base)
         if outcome.ok:
             break
+        if outcome.kind == KS_ERR_ASM_SYMBOL_MISSING:
+            outcome.missing = _run_keystone(body + _symbol_tail(names), base, ask_missing=True).missing
         # A label only defined in a false .if block is unknown to Keystone: drop it from
         # the table and retry; if the program itself uses it, the retry reports that.
         if outcome.kind == KS_ERR_ASM_SYMBOL_MISSING and outcome.missing and outcome.missing[0] in names:
