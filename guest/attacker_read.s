@@ -30,6 +30,8 @@ main:
 str_about:              .asciz "reading tenant 0's RAM at IPA 0x41000000\n"
 str_leaked:             .asciz "BREACH: read tenant 0's RAM: "
 
+    .ltorg                                  // literals before the zero-filled part
+__bss_start:
     .balign 16
 stack:                  .space 0x1000
 stack_top:

@@ -33,6 +33,8 @@ str_about:              .asciz "writing past my RAM at IPA 0x40200000\n"
 str_breach_ram:         .asciz "BREACH: wrote outside my partition\n"
 str_breach_gicd:        .asciz "BREACH: disabled the GIC distributor\n"
 
+    .ltorg                                  // literals before the zero-filled part
+__bss_start:
     .balign 16
 stack:                  .space 0x1000
 stack_top:

@@ -32,6 +32,8 @@ count_loop:
 str_count:              .asciz "count "
 str_done:               .asciz "done\n"
 
+    .ltorg                                  // literals before the zero-filled part
+__bss_start:
     .balign 16
 stack:                  .space 0x1000
 stack_top:

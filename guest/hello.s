@@ -86,6 +86,8 @@ str_wfi:                .asciz "waiting with WFI\n"
 str_after_wfi:          .asciz "back after WFI\n"
 str_bye:                .asciz "powering off\n"
 
+    .ltorg                                  // literals before the zero-filled part
+__bss_start:
     .balign 16
 stack:                  .space 0x1000
 stack_top:
