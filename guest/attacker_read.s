@@ -31,7 +31,7 @@ str_about:              .asciz "reading tenant 0's RAM at IPA 0x41000000\n"
 str_leaked:             .asciz "BREACH: read tenant 0's RAM: "
 
     .ltorg                                  // literals before the zero-filled part
+    .balign 16                              // (Keystone pads with NOPs: not after __bss_start)
 __bss_start:
-    .balign 16
 stack:                  .space 0x1000
 stack_top:

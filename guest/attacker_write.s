@@ -34,7 +34,7 @@ str_breach_ram:         .asciz "BREACH: wrote outside my partition\n"
 str_breach_gicd:        .asciz "BREACH: disabled the GIC distributor\n"
 
     .ltorg                                  // literals before the zero-filled part
+    .balign 16                              // (Keystone pads with NOPs: not after __bss_start)
 __bss_start:
-    .balign 16
 stack:                  .space 0x1000
 stack_top:

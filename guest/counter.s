@@ -33,7 +33,7 @@ str_count:              .asciz "count "
 str_done:               .asciz "done\n"
 
     .ltorg                                  // literals before the zero-filled part
+    .balign 16                              // (Keystone pads with NOPs: not after __bss_start)
 __bss_start:
-    .balign 16
 stack:                  .space 0x1000
 stack_top:

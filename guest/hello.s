@@ -87,7 +87,7 @@ str_after_wfi:          .asciz "back after WFI\n"
 str_bye:                .asciz "powering off\n"
 
     .ltorg                                  // literals before the zero-filled part
+    .balign 16                              // (Keystone pads with NOPs: not after __bss_start)
 __bss_start:
-    .balign 16
 stack:                  .space 0x1000
 stack_top:
