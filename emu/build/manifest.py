@@ -1,0 +1,329 @@
+"""Partition manifests (TOML data) and the system images packed from them.
+
+A manifest says which hypervisor image runs and which tenants it partitions the machine
+into (the idea of Hafnium's manifest: partitions are data, not code)::
+
+    hypervisor = "hyp"          # image name from images.toml
+    [[tenant]]
+    name = "hello"              # console tag: 1..15 printable ASCII characters
+    image = "hello"             # image name from images.toml, linked at TENANT_IPA_BASE
+    memory = 0x200000           # bytes of RAM: a multiple of 2 MiB, at most TENANT_PA_STRIDE
+    # pa = 0x41000000           # optional; default TENANT_PA_BASE + index * TENANT_PA_STRIDE
+
+:func:`pack_system` turns the hypervisor image and the tenant images into one
+:class:`SystemImage`: the hypervisor's segments as they are, the manifest blob at
+MANIFEST_PA (layout: ``firmware/include/manifest.inc``; every offset is read from there),
+and each tenant's segments moved from its IPA window to its physical RAM. The hypervisor
+reads the blob to build each tenant's stage-2 tables and start it at its entry IPA.
+
+Symbols of the system image: the hypervisor's under their own names, each tenant's as
+``tenant:label`` at the physical address. :attr:`SystemImage.tenants` keeps, per tenant,
+the IPA window, the PA, the entry and the tenant image's own symbols at IPAs, so that a
+trace can name an EL1 PC (an IPA while stage 1 is off). For a system image loaded back from
+an ELF file, :func:`read_placements` rebuilds the same list from the blob and the
+``tenant:label`` symbols.
+"""
+
+from __future__ import annotations
+
+import struct
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Collection, Mapping
+
+from emu.build.constants import Constants, firmware_constants
+from emu.errors import EmuError
+from emu.loader.image import Image, Segment, SymbolTable
+
+SZ_2M = 2 << 20
+NAME_FIELD_BYTES = 16  # MT_NAME: 16 bytes, NUL-padded (manifest.inc)
+MANIFEST_VERSION = 1   # MF_VERSION (manifest.inc: "u32, = 1")
+
+_TOP_KEYS = {"hypervisor", "tenant"}
+_TENANT_KEYS = {"name", "image", "memory", "pa"}
+
+
+@dataclass(frozen=True)
+class TenantSpec:
+    """One ``[[tenant]]`` entry of a manifest."""
+
+    name: str
+    image: str
+    memory: int
+    pa: int | None = None
+
+
+@dataclass(frozen=True)
+class Manifest:
+    """A parsed and checked manifest file."""
+
+    path: Path
+    hypervisor: str
+    tenants: tuple[TenantSpec, ...]
+
+
+@dataclass
+class TenantPlacement:
+    """Where one tenant lives: its IPA window ``[ipa, ipa + size)`` backed by ``[pa, pa + size)``.
+
+    ``entry`` is the IPA of its first instruction; ``symbols`` are the tenant image's own
+    symbols at IPAs; ``index`` is the tenant ID the hypervisor gives it (MT_ID).
+    """
+
+    name: str
+    index: int
+    ipa: int
+    pa: int
+    size: int
+    entry: int
+    symbols: dict[str, int] = field(default_factory=dict)
+    image: str = ""
+
+    def ipa_to_pa(self, ipa: int) -> int | None:
+        """The physical address behind ``ipa``, or None outside the tenant's window."""
+        return self.pa + (ipa - self.ipa) if self.ipa <= ipa < self.ipa + self.size else None
+
+    def pa_to_ipa(self, pa: int) -> int | None:
+        return self.ipa + (pa - self.pa) if self.pa <= pa < self.pa + self.size else None
+
+    def symbol_table(self) -> SymbolTable:
+        """Symbols at IPAs, to name EL1 PCs of this tenant."""
+        return SymbolTable(self.symbols)
+
+
+@dataclass
+class SystemImage(Image):
+    """The hypervisor, the manifest blob and the tenants' RAM contents, as one loadable image."""
+
+    tenants: list[TenantPlacement] = field(default_factory=list)
+    symbol_types: dict[str, str] = field(default_factory=dict)
+
+    def tenant_at(self, pa: int) -> TenantPlacement | None:
+        """The tenant whose RAM contains physical address ``pa``."""
+        return next((t for t in self.tenants if t.pa <= pa < t.pa + t.size), None)
+
+
+# ---------------------------------------------------------------------------------------
+# Reading manifests
+
+def _int(value, what: str, where: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise EmuError(f"{where}: {what} must be an integer, not {value!r}")
+    return value
+
+
+def load_manifest(path: Path | str, images: Collection[str] | None = None,
+                  constants: Mapping[str, int] | None = None) -> Manifest:
+    """Read and check a manifest; ``images`` (if given) are the image names that exist.
+
+    Every problem is an :class:`EmuError` of one line naming the file and the tenant.
+    """
+    path = Path(path)
+    c = constants if constants is not None else firmware_constants()
+    try:
+        data = tomllib.loads(path.read_text())
+    except OSError as exc:
+        raise EmuError(f"{path}: cannot read: {exc.strerror or exc}") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise EmuError(f"{path}: not valid TOML: {exc}") from None
+
+    unknown = sorted(set(data) - _TOP_KEYS)
+    if unknown:
+        raise EmuError(f"{path}: unknown key {unknown[0]!r} (expected: hypervisor, [[tenant]])")
+    hyp = data.get("hypervisor")
+    if not isinstance(hyp, str) or not hyp:
+        raise EmuError(f"{path}: 'hypervisor' must name an image from images.toml")
+    if images is not None and hyp not in images:
+        raise EmuError(f"{path}: hypervisor image {hyp!r} is not declared in images.toml")
+    entries = data.get("tenant")
+    if not isinstance(entries, list) or not entries:
+        raise EmuError(f"{path}: no [[tenant]] entries")
+    max_tenants = _require(c, "MAX_TENANTS")
+    if len(entries) > max_tenants:
+        raise EmuError(f"{path}: {len(entries)} tenants; at most MAX_TENANTS = {max_tenants}")
+
+    tenants: list[TenantSpec] = []
+    for index, entry in enumerate(entries):
+        where = f"{path}: tenant {index}"
+        if not isinstance(entry, dict):
+            raise EmuError(f"{where}: must be a table")
+        if isinstance(entry.get("name"), str):
+            where = f"{path}: tenant {entry['name']!r}"
+        unknown = sorted(set(entry) - _TENANT_KEYS)
+        if unknown:
+            raise EmuError(f"{where}: unknown key {unknown[0]!r} (expected: name, image, memory, pa)")
+        for key in ("name", "image", "memory"):
+            if key not in entry:
+                raise EmuError(f"{where}: missing {key!r}")
+        name, image = entry["name"], entry["image"]
+        if not isinstance(name, str) or not name or len(name) >= NAME_FIELD_BYTES \
+                or not all(0x20 < ord(ch) < 0x7F for ch in name):
+            raise EmuError(f"{where}: name must be 1 to {NAME_FIELD_BYTES - 1} printable ASCII "
+                           f"characters without spaces, not {name!r}")
+        if any(t.name == name for t in tenants):
+            raise EmuError(f"{where}: name used by two tenants")
+        if not isinstance(image, str) or not image:
+            raise EmuError(f"{where}: 'image' must name an image from images.toml")
+        if images is not None and image not in images:
+            raise EmuError(f"{where}: image {image!r} is not declared in images.toml")
+        memory = _int(entry["memory"], "memory", where)
+        pa = _int(entry["pa"], "pa", where) if "pa" in entry else None
+        tenants.append(TenantSpec(name, image, memory, pa))
+    _check_layout([(t.name, t.memory, t.pa) for t in tenants], c, str(path))
+    return Manifest(path=path, hypervisor=hyp, tenants=tuple(tenants))
+
+
+def _require(c: Mapping[str, int], name: str) -> int:
+    if isinstance(c, Constants):
+        return c.require(name)
+    if name not in c:
+        raise EmuError(f"firmware constant {name} is not defined")
+    return c[name]
+
+
+def _check_layout(tenants: list[tuple[str, int, int | None]], c: Mapping[str, int], source: str) -> list[int]:
+    """Check sizes and physical ranges; return each tenant's PA."""
+    stride = _require(c, "TENANT_PA_STRIDE")
+    base = _require(c, "TENANT_PA_BASE")
+    ram = _require(c, "RAM_BASE")
+    pas = []
+    for index, (name, memory, pa) in enumerate(tenants):
+        where = f"{source}: tenant {name!r}"
+        if memory <= 0 or memory % SZ_2M:
+            raise EmuError(f"{where}: memory {memory:#x} is not a positive multiple of 2 MiB")
+        if memory > stride:
+            raise EmuError(f"{where}: memory {memory:#x} exceeds TENANT_PA_STRIDE {stride:#x}")
+        if pa is None:
+            pa = base + index * stride
+        elif pa % SZ_2M:
+            raise EmuError(f"{where}: pa {pa:#x} is not 2 MiB aligned")
+        if pa < ram:
+            raise EmuError(f"{where}: pa {pa:#x} is below RAM_BASE {ram:#x}")
+        for other, (oname, omem, _) in enumerate(tenants[:index]):
+            if pa < pas[other] + omem and pas[other] < pa + memory:
+                raise EmuError(f"{where}: RAM {pa:#x}-{pa + memory - 1:#x} overlaps tenant "
+                               f"{oname!r} at {pas[other]:#x}-{pas[other] + omem - 1:#x}")
+        pas.append(pa)
+    return pas
+
+
+# ---------------------------------------------------------------------------------------
+# Packing a system image
+
+def manifest_blob(placements: list[TenantPlacement], constants: Mapping[str, int] | None = None) -> bytes:
+    """The manifest blob the hypervisor reads at MANIFEST_PA (layout: manifest.inc)."""
+    c = constants if constants is not None else firmware_constants()
+    first, size = _require(c, "MF_TENANTS"), _require(c, "MF_TENANT_SIZE")
+    blob = bytearray(first + size * len(placements))
+    struct.pack_into("<Q", blob, _require(c, "MF_MAGIC"), _require(c, "MANIFEST_MAGIC"))
+    struct.pack_into("<I", blob, _require(c, "MF_VERSION"), MANIFEST_VERSION)
+    struct.pack_into("<I", blob, _require(c, "MF_TENANT_COUNT"), len(placements))
+    for t in placements:
+        rec = first + t.index * size
+        struct.pack_into("<Q", blob, rec + _require(c, "MT_IPA_BASE"), t.ipa)
+        struct.pack_into("<Q", blob, rec + _require(c, "MT_PA_BASE"), t.pa)
+        struct.pack_into("<Q", blob, rec + _require(c, "MT_SIZE"), t.size)
+        struct.pack_into("<Q", blob, rec + _require(c, "MT_ENTRY"), t.entry)
+        struct.pack_into("<I", blob, rec + _require(c, "MT_ID"), t.index)
+        struct.pack_into("<I", blob, rec + _require(c, "MT_FLAGS"), 0)
+        name = t.name.encode("ascii")
+        struct.pack_into(f"{NAME_FIELD_BYTES}s", blob, rec + _require(c, "MT_NAME"), name)
+    return bytes(blob)
+
+
+def pack_system(hyp: Image, tenants: list[tuple[str, Image, int, int | None]],
+                constants: Mapping[str, int] | None = None, name: str = "system") -> SystemImage:
+    """One image with the hypervisor, the manifest blob at MANIFEST_PA and every tenant's RAM.
+
+    ``tenants`` are ``(name, image, memory, pa)``; ``pa`` None means the default slot
+    ``TENANT_PA_BASE + index * TENANT_PA_STRIDE``. Tenant images must be linked inside
+    ``[TENANT_IPA_BASE, TENANT_IPA_BASE + memory)``.
+    """
+    c = constants if constants is not None else firmware_constants()
+    max_tenants = _require(c, "MAX_TENANTS")
+    if not tenants:
+        raise EmuError(f"{name}: a system needs at least one tenant")
+    if len(tenants) > max_tenants:
+        raise EmuError(f"{name}: {len(tenants)} tenants; at most MAX_TENANTS = {max_tenants}")
+    for tname, *_ in tenants:
+        if not tname or len(tname) >= NAME_FIELD_BYTES or not tname.isascii():
+            raise EmuError(f"{name}: tenant name {tname!r} must be 1 to {NAME_FIELD_BYTES - 1} ASCII characters")
+    pas = _check_layout([(t[0], t[2], t[3]) for t in tenants], c, name)
+    ipa = _require(c, "TENANT_IPA_BASE")
+
+    placements: list[TenantPlacement] = []
+    segments: list[tuple[str, Segment]] = [("hypervisor", s) for s in hyp.segments]
+    symbols = dict(hyp.symbols)
+    types = dict(getattr(hyp, "symbol_types", {}) or {})
+    for index, ((tname, image, memory, _), pa) in enumerate(zip(tenants, pas)):
+        where = f"{name}: tenant {tname!r} (image {image.name})"
+        for seg in image.segments:
+            if seg.addr < ipa or seg.end > ipa + memory:
+                if seg.addr >= ipa and seg.end - ipa > memory:
+                    raise EmuError(f"{where}: image needs {seg.end - ipa:#x} bytes but the tenant has "
+                                   f"memory {memory:#x}")
+                raise EmuError(f"{where}: segment {seg.addr:#x}-{seg.end - 1:#x} lies outside the "
+                               f"tenant's IPA window {ipa:#x}-{ipa + memory - 1:#x}")
+            segments.append((f"tenant {tname!r}", Segment(seg.addr - ipa + pa, seg.data, seg.memsz, seg.flags)))
+        if not image.contains(image.entry):
+            raise EmuError(f"{where}: entry {image.entry:#x} is outside the image")
+        placements.append(TenantPlacement(tname, index, ipa, pa, memory, image.entry,
+                                          dict(image.symbols), image.name))
+        tenant_types = getattr(image, "symbol_types", {}) or {}
+        for label, addr in image.symbols.items():
+            symbols[f"{tname}:{label}"] = addr - ipa + pa
+            if label in tenant_types:
+                types[f"{tname}:{label}"] = tenant_types[label]
+
+    blob_pa = _require(c, "MANIFEST_PA")
+    blob = manifest_blob(placements, c)
+    segments.append(("manifest", Segment(blob_pa, blob, len(blob), "r")))
+
+    ordered = sorted(segments, key=lambda item: item[1].addr)
+    for (wa, a), (wb, b) in zip(ordered, ordered[1:]):
+        if b.addr < a.end:
+            raise EmuError(f"{name}: {wa} {a.addr:#x}-{a.end - 1:#x} overlaps {wb} {b.addr:#x}-{b.end - 1:#x}")
+    for t in placements:  # a tenant's RAM must not cover the hypervisor or the blob either
+        for owner, seg in segments:
+            if not owner.startswith("tenant") and seg.addr < t.pa + t.size and t.pa < seg.end:
+                raise EmuError(f"{name}: tenant {t.name!r} RAM {t.pa:#x}-{t.pa + t.size - 1:#x} overlaps "
+                               f"{owner} {seg.addr:#x}-{seg.end - 1:#x}")
+    return SystemImage(name=name, entry=hyp.entry, segments=[s for _, s in segments], symbols=symbols,
+                       tenants=placements, symbol_types=types)
+
+
+def read_placements(image: Image, constants: Mapping[str, int] | None = None) -> list[TenantPlacement]:
+    """Rebuild the tenant placements of a packed system image, e.g. one loaded from its ELF.
+
+    Reads the manifest blob at MANIFEST_PA and regroups the ``tenant:label`` symbols (at
+    PAs) into per-tenant symbols at IPAs. Returns [] if the image has no manifest blob.
+    """
+    c = constants if constants is not None else firmware_constants()
+    blob_pa = _require(c, "MANIFEST_PA")
+    seg = next((s for s in image.segments if s.addr == blob_pa), None)
+    if seg is None or len(seg.data) < _require(c, "MF_TENANTS"):
+        return []
+    data = seg.data
+    if struct.unpack_from("<Q", data, _require(c, "MF_MAGIC"))[0] != _require(c, "MANIFEST_MAGIC"):
+        return []
+    count = struct.unpack_from("<I", data, _require(c, "MF_TENANT_COUNT"))[0]
+    first, size = _require(c, "MF_TENANTS"), _require(c, "MF_TENANT_SIZE")
+    placements = []
+    for i in range(count):
+        rec = first + i * size
+        if rec + size > len(data):
+            break
+
+        def field_(off_name: str, fmt: str = "<Q") -> int:
+            return struct.unpack_from(fmt, data, rec + _require(c, off_name))[0]
+
+        raw_name = data[rec + _require(c, "MT_NAME"):rec + _require(c, "MT_NAME") + NAME_FIELD_BYTES]
+        t = TenantPlacement(name=raw_name.split(b"\0", 1)[0].decode("ascii", "replace"),
+                            index=field_("MT_ID", "<I"), ipa=field_("MT_IPA_BASE"), pa=field_("MT_PA_BASE"),
+                            size=field_("MT_SIZE"), entry=field_("MT_ENTRY"))
+        prefix = f"{t.name}:"
+        t.symbols = {label[len(prefix):]: t.pa_to_ipa(addr) for label, addr in image.symbols.items()
+                     if label.startswith(prefix) and t.pa_to_ipa(addr) is not None}
+        placements.append(t)
+    return placements
