@@ -635,6 +635,14 @@ def assemble(path: Path | str, base: int, include_dirs: list[Path] | tuple[Path,
         stored = program[:offset]
 
     types = {name: pre.declared_types.get(name, pre.types.get(name, NOTYPE)) for name in symbols}
+    for name, kind in types.items():
+        # Keystone does not align instructions; an A64 instruction at a PC that is not a
+        # multiple of 4 takes a PC alignment fault (Arm ARM D1.3.5), so catch it here.
+        if kind == FUNC and symbols[name] % 4 and name not in pre.declared_types:
+            line = pre.labels.get(name)
+            where = line.where if line else str(path)
+            raise AsmError(f"{where}: code at '{name}' starts at unaligned address {symbols[name]:#x}; "
+                           "add .balign 4 before it")
     return AsmImage(
         name=path.stem,
         entry=symbols.get("_start", base),

@@ -259,12 +259,12 @@ def pack_system(hyp: Image, tenants: list[tuple[str, Image, int, int | None]],
     for index, ((tname, image, memory, _), pa) in enumerate(zip(tenants, pas)):
         where = f"{name}: tenant {tname!r} (image {image.name})"
         for seg in image.segments:
-            if seg.addr < ipa or seg.end > ipa + memory:
-                if seg.addr >= ipa and seg.end - ipa > memory:
-                    raise EmuError(f"{where}: image needs {seg.end - ipa:#x} bytes but the tenant has "
-                                   f"memory {memory:#x}")
+            if seg.addr < ipa or seg.addr >= ipa + memory:
                 raise EmuError(f"{where}: segment {seg.addr:#x}-{seg.end - 1:#x} lies outside the "
                                f"tenant's IPA window {ipa:#x}-{ipa + memory - 1:#x}")
+            if seg.end > ipa + memory:
+                raise EmuError(f"{where}: image needs {seg.end - ipa:#x} bytes but the tenant has "
+                               f"memory {memory:#x}")
             segments.append((f"tenant {tname!r}", Segment(seg.addr - ipa + pa, seg.data, seg.memsz, seg.flags)))
         if not image.contains(image.entry):
             raise EmuError(f"{where}: entry {image.entry:#x} is outside the image")
@@ -280,15 +280,15 @@ def pack_system(hyp: Image, tenants: list[tuple[str, Image, int, int | None]],
     blob = manifest_blob(placements, c)
     segments.append(("manifest", Segment(blob_pa, blob, len(blob), "r")))
 
-    ordered = sorted(segments, key=lambda item: item[1].addr)
-    for (wa, a), (wb, b) in zip(ordered, ordered[1:]):
-        if b.addr < a.end:
-            raise EmuError(f"{name}: {wa} {a.addr:#x}-{a.end - 1:#x} overlaps {wb} {b.addr:#x}-{b.end - 1:#x}")
-    for t in placements:  # a tenant's RAM must not cover the hypervisor or the blob either
+    for t in placements:  # a tenant's whole RAM, not only its image, must miss the others
         for owner, seg in segments:
             if not owner.startswith("tenant") and seg.addr < t.pa + t.size and t.pa < seg.end:
                 raise EmuError(f"{name}: tenant {t.name!r} RAM {t.pa:#x}-{t.pa + t.size - 1:#x} overlaps "
                                f"{owner} {seg.addr:#x}-{seg.end - 1:#x}")
+    ordered = sorted(segments, key=lambda item: item[1].addr)
+    for (wa, a), (wb, b) in zip(ordered, ordered[1:]):
+        if b.addr < a.end:
+            raise EmuError(f"{name}: {wa} {a.addr:#x}-{a.end - 1:#x} overlaps {wb} {b.addr:#x}-{b.end - 1:#x}")
     return SystemImage(name=name, entry=hyp.entry, segments=[s for _, s in segments], symbols=symbols,
                        tenants=placements, symbol_types=types)
 

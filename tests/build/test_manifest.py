@@ -1,0 +1,205 @@
+"""Manifests: checks on the data, the blob the hypervisor reads, and packed system images."""
+
+from __future__ import annotations
+
+import struct
+from pathlib import Path
+
+import pytest
+
+from emu.build.asm import assemble
+from emu.build.constants import firmware_constants
+from emu.build.elf import write_elf
+from emu.build.manifest import (SystemImage, TenantPlacement, load_manifest, manifest_blob, pack_system,
+                                read_placements)
+from emu.errors import EmuError
+from emu.loader.elf import load_elf
+from emu.loader.image import Image, Segment
+
+REPO = Path(__file__).resolve().parents[2]
+INCLUDE = REPO / "firmware" / "include"
+C = firmware_constants(INCLUDE)
+MiB2 = 2 << 20
+IPA = C["TENANT_IPA_BASE"]
+NOP = bytes.fromhex("1f2003d5")
+
+
+def tenant_image(name: str, size: int = 8, extra: int = 0) -> Image:
+    return Image(name, IPA, [Segment(IPA, NOP * (size // 4), size + extra, "rwx")],
+                 {"_start": IPA, "loop": IPA + 4})
+
+
+def hyp_image() -> Image:
+    base = C["HYP_BASE"]
+    return Image("hyp", base, [Segment(base, NOP * 4, 0x10000, "rwx")], {"_start": base, "vectors": base + 0x800})
+
+
+def write(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / "m.toml"
+    path.write_text(text)
+    return path
+
+
+# --- the blob -----------------------------------------------------------------------------
+
+def test_blob_layout_matches_manifest_inc(tmp_path):
+    # Offsets as the assembler computes them from manifest.inc, independently of constants.py.
+    names = ["MANIFEST_MAGIC", "MF_MAGIC", "MF_VERSION", "MF_TENANT_COUNT", "MF_TENANTS", "MF_TENANT_SIZE",
+             "MT_IPA_BASE", "MT_PA_BASE", "MT_SIZE", "MT_ENTRY", "MT_ID", "MT_FLAGS", "MT_NAME"]
+    src = tmp_path / "offsets.s"
+    src.write_text('.include "manifest.inc"\n' + "".join(f".quad {n}\n" for n in names))
+    off = dict(zip(names, struct.unpack(f"<{len(names)}Q", assemble(src, 0, [INCLUDE]).segments[0].data)))
+
+    placements = [TenantPlacement("hello", 0, IPA, 0x41000000, MiB2, IPA + 0x40),
+                  TenantPlacement("counter_long_15", 1, IPA, 0x42000000, 2 * MiB2, IPA)]
+    blob = manifest_blob(placements, C)
+    assert len(blob) == off["MF_TENANTS"] + 2 * off["MF_TENANT_SIZE"]
+    assert blob[off["MF_MAGIC"]:off["MF_MAGIC"] + 8] == b"MANIFST0"
+    assert struct.unpack_from("<Q", blob, off["MF_MAGIC"])[0] == off["MANIFEST_MAGIC"]
+    assert struct.unpack_from("<I", blob, off["MF_VERSION"])[0] == 1
+    assert struct.unpack_from("<I", blob, off["MF_TENANT_COUNT"])[0] == 2
+    for t in placements:
+        rec = off["MF_TENANTS"] + t.index * off["MF_TENANT_SIZE"]
+        for field, value in (("MT_IPA_BASE", t.ipa), ("MT_PA_BASE", t.pa), ("MT_SIZE", t.size),
+                             ("MT_ENTRY", t.entry)):
+            assert struct.unpack_from("<Q", blob, rec + off[field])[0] == value
+        assert struct.unpack_from("<I", blob, rec + off["MT_ID"])[0] == t.index
+        assert struct.unpack_from("<I", blob, rec + off["MT_FLAGS"])[0] == 0
+        name = blob[rec + off["MT_NAME"]:rec + off["MT_NAME"] + 16]
+        assert name == t.name.encode().ljust(16, b"\0")
+        assert rec + off["MT_NAME"] + 16 <= rec + off["MF_TENANT_SIZE"]
+
+
+# --- packing --------------------------------------------------------------------------------
+
+def test_pack_system_places_everything():
+    system = pack_system(hyp_image(), [("hello", tenant_image("hello"), MiB2, None),
+                                       ("counter", tenant_image("counter", 12), MiB2, 0x48000000)], C, "demo")
+    assert isinstance(system, SystemImage) and system.entry == C["HYP_BASE"] and system.name == "demo"
+    by_addr = {s.addr: s for s in system.segments}
+    assert by_addr[C["HYP_BASE"]].memsz == 0x10000
+    assert by_addr[C["TENANT_PA_BASE"]].data == NOP * 2
+    assert by_addr[0x48000000].data == NOP * 3
+    assert by_addr[C["MANIFEST_PA"]].data == manifest_blob(system.tenants, C)
+    assert system.symbols["vectors"] == C["HYP_BASE"] + 0x800
+    assert system.symbols["hello:loop"] == C["TENANT_PA_BASE"] + 4
+    assert system.symbols["counter:_start"] == 0x48000000
+    hello, counter = system.tenants
+    assert (hello.name, hello.index, hello.ipa, hello.pa, hello.size, hello.entry) == \
+        ("hello", 0, IPA, C["TENANT_PA_BASE"], MiB2, IPA)
+    assert counter.pa == 0x48000000 and counter.symbols == {"_start": IPA, "loop": IPA + 4}
+    assert counter.symbol_table().lookup(IPA + 6) == "loop+0x2"
+    assert counter.ipa_to_pa(IPA + 0x10) == 0x48000010 and counter.ipa_to_pa(IPA + MiB2) is None
+    assert system.tenant_at(0x48000004) is counter
+
+
+def test_default_pa_follows_the_stride():
+    system = pack_system(hyp_image(), [(f"t{i}", tenant_image(f"t{i}"), MiB2, None) for i in range(3)], C)
+    assert [t.pa for t in system.tenants] == [C["TENANT_PA_BASE"] + i * C["TENANT_PA_STRIDE"] for i in range(3)]
+
+
+def test_system_round_trips_through_elf(tmp_path):
+    system = pack_system(hyp_image(), [("hello", tenant_image("hello"), MiB2, None)], C)
+    loaded = load_elf(write_elf(system, tmp_path / "sys.elf"))
+    assert sorted(loaded.segments, key=lambda s: s.addr) == sorted(system.segments, key=lambda s: s.addr)
+    assert loaded.symbols == system.symbols
+    [placement] = read_placements(loaded, C)
+    expected = system.tenants[0]
+    assert placement == TenantPlacement(expected.name, 0, IPA, expected.pa, MiB2, IPA, expected.symbols, image="")
+    assert placement.symbols == {"_start": IPA, "loop": IPA + 4}
+
+
+def test_tenant_image_bigger_than_its_memory():
+    with pytest.raises(EmuError, match=r"tenant 'big' \(image big\): image needs 0x200004 bytes but the tenant "
+                                       r"has memory 0x200000"):
+        pack_system(hyp_image(), [("big", tenant_image("big", 8, MiB2 - 4), MiB2, None)], C)
+
+
+def test_tenant_segment_outside_its_ipa_window():
+    low = Image("low", 0x40200000, [Segment(0x40200000, NOP, 4)], {})
+    with pytest.raises(EmuError, match=r"segment 0x40200000-0x40200003 lies outside the tenant's IPA window "
+                                       r"0x40000000-0x401fffff"):
+        pack_system(hyp_image(), [("low", low, MiB2, None)], C)
+
+
+def test_tenant_ram_over_the_hypervisor_is_refused():
+    with pytest.raises(EmuError, match="tenant 'x' RAM 0x40200000-0x403fffff overlaps hypervisor"):
+        pack_system(hyp_image(), [("x", tenant_image("x"), MiB2, C["HYP_BASE"])], C)
+
+
+def test_too_many_tenants_for_pack_system():
+    tenants = [(f"t{i}", tenant_image("t"), MiB2, None) for i in range(C["MAX_TENANTS"] + 1)]
+    with pytest.raises(EmuError, match="at most MAX_TENANTS"):
+        pack_system(hyp_image(), tenants, C)
+
+
+# --- manifest files -------------------------------------------------------------------------
+
+GOOD = """
+hypervisor = "hyp"
+[[tenant]]
+name = "hello"
+image = "hello"
+memory = 0x200000
+[[tenant]]
+name = "counter"
+image = "counter"
+memory = 0x400000
+pa = 0x44000000
+"""
+
+
+def test_load_manifest(tmp_path):
+    m = load_manifest(write(tmp_path, GOOD), {"hyp", "hello", "counter"}, C)
+    assert m.hypervisor == "hyp"
+    assert [(t.name, t.image, t.memory, t.pa) for t in m.tenants] == [
+        ("hello", "hello", MiB2, None), ("counter", "counter", 2 * MiB2, 0x44000000)]
+
+
+def test_shipped_manifests_load():
+    for path in sorted((REPO / "manifests").glob("*.toml")):
+        assert load_manifest(path, None, C).tenants
+
+
+@pytest.mark.parametrize("text,message", [
+    ('hypervisor = "hyp"\ncolour = 1\n[[tenant]]\nname="a"\nimage="hello"\nmemory=0x200000\n',
+     "unknown key 'colour'"),
+    ('hypervisor = "hyp"\n[[tenant]]\nname="a"\nimage="hello"\nmemory=0x200000\ncores=2\n',
+     "tenant 'a': unknown key 'cores'"),
+    ('hypervisor = "hyp"\n[[tenant]]\nname="a"\nmemory=0x200000\n', "tenant 'a': missing 'image'"),
+    ('hypervisor = "hyp"\n[[tenant]]\nname="a"\nimage="nosuch"\nmemory=0x200000\n',
+     "tenant 'a': image 'nosuch' is not declared in images.toml"),
+    ('hypervisor = "nohyp"\n[[tenant]]\nname="a"\nimage="hello"\nmemory=0x200000\n',
+     "hypervisor image 'nohyp' is not declared"),
+    ('hypervisor = "hyp"\n[[tenant]]\nname="a"\nimage="hello"\nmemory=0x300000\n',
+     "tenant 'a': memory 0x300000 is not a positive multiple of 2 MiB"),
+    ('hypervisor = "hyp"\n[[tenant]]\nname="a"\nimage="hello"\nmemory=0x2000000\n',
+     "tenant 'a': memory 0x2000000 exceeds TENANT_PA_STRIDE"),
+    ('hypervisor = "hyp"\n[[tenant]]\nname="a_name_of_16_chr"\nimage="hello"\nmemory=0x200000\n',
+     "name must be 1 to 15 printable ASCII characters"),
+    ('hypervisor = "hyp"\n[[tenant]]\nname="two words"\nimage="hello"\nmemory=0x200000\n',
+     "name must be 1 to 15 printable ASCII characters"),
+    ('hypervisor = "hyp"\n[[tenant]]\nname="a"\nimage="hello"\nmemory="2M"\n', "memory must be an integer"),
+    ('hypervisor = "hyp"\n[[tenant]]\nname="a"\nimage="hello"\nmemory=0x200000\npa=0x41100000\n',
+     "pa 0x41100000 is not 2 MiB aligned"),
+    ('hypervisor = "hyp"\n' + '[[tenant]]\nname="a"\nimage="hello"\nmemory=0x400000\npa=0x44000000\n'
+     + '[[tenant]]\nname="b"\nimage="hello"\nmemory=0x200000\npa=0x44200000\n',
+     "tenant 'b': RAM 0x44200000-0x443fffff overlaps tenant 'a' at 0x44000000-0x443fffff"),
+    ('hypervisor = "hyp"\n' + '[[tenant]]\nname="a"\nimage="hello"\nmemory=0x200000\n' * 2,
+     "tenant 'a': name used by two tenants"),
+    ('hypervisor = "hyp"\n', "no [[tenant]] entries"),
+    ('hypervisor = "hyp"\n[[tenant]\n', "not valid TOML"),
+])
+def test_manifest_errors_are_one_line(tmp_path, text, message):
+    with pytest.raises(EmuError) as info:
+        load_manifest(write(tmp_path, text), {"hyp", "hello"}, C)
+    assert message in str(info.value) and "\n" not in str(info.value)
+    assert str(info.value).startswith(str(tmp_path / "m.toml"))
+
+
+def test_too_many_tenants_in_a_manifest(tmp_path):
+    n = C["MAX_TENANTS"] + 1
+    text = 'hypervisor = "hyp"\n' + "".join(
+        f'[[tenant]]\nname="t{i}"\nimage="hello"\nmemory=0x200000\n' for i in range(n))
+    with pytest.raises(EmuError, match=f"{n} tenants; at most MAX_TENANTS = {n - 1}"):
+        load_manifest(write(tmp_path, text), None, C)
