@@ -206,7 +206,7 @@ class _Preprocessor:
         self.include_dirs = include_dirs
         self.lines: list[_Line] = []
         self.cuts: list[int] = [0]          # prefix lengths that end at top level
-        self.labels: dict[str, _Line] = {}  # label -> defining line, in definition order
+        self.labels: dict[str, _Line | None] = {}  # label -> defining line, in order
         self.types: dict[str, str] = {}
         self.declared_types: dict[str, str] = {}
         self.equs: set[str] = set()
@@ -638,7 +638,7 @@ def assemble(path: Path | str, base: int, include_dirs: list[Path] | tuple[Path,
     for name, kind in types.items():
         # Keystone does not align instructions; an A64 instruction at a PC that is not a
         # multiple of 4 takes a PC alignment fault (Arm ARM D1.3.5), so catch it here.
-        if kind == FUNC and symbols[name] % 4 and name not in pre.declared_types:
+        if kind == FUNC and symbols[name] % 4:
             line = pre.labels.get(name)
             where = line.where if line else str(path)
             raise AsmError(f"{where}: code at '{name}' starts at unaligned address {symbols[name]:#x}; "

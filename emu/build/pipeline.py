@@ -152,7 +152,8 @@ def build_all(root: Path | str, out_dir: Path | str, names: list[str] | None = N
         wanted_images, wanted_systems = [], []
         for name in names:
             if name in manifests:
-                wanted_systems.append(name)
+                if name not in wanted_systems:
+                    wanted_systems.append(name)
             elif name in specs:
                 wanted_images.append(name)
             else:
@@ -167,7 +168,7 @@ def build_all(root: Path | str, out_dir: Path | str, names: list[str] | None = N
 
     images: dict[str, Image] = {}
     results: list[Built] = []
-    for name in wanted_images:
+    for name in dict.fromkeys(wanted_images):
         images[name] = assemble_image(specs[name], root)
         results.append(Built(name, write_elf(images[name], out_dir / f"{name}.elf"), images[name], "image"))
     for stem, m in parsed.items():
