@@ -167,7 +167,13 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    argv = sys.argv[1:] if argv is None else list(argv)
+    # `build` and `bench` have their own parsers; hand them their arguments untouched.
+    passthrough = {"build": cmd_build, "bench": cmd_bench}
+    if argv and argv[0] in passthrough:
+        args = argparse.Namespace(rest=argv[1:], fn=passthrough[argv[0]])
+    else:
+        args = build_parser().parse_args(argv)
     try:
         return args.fn(args)
     except EmuError as err:

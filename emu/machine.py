@@ -189,7 +189,7 @@ class Machine:
 
     def load(self, image: Image) -> None:
         """Place an image in RAM. The first image loaded gives the entry point."""
-        from .loader.elf import check_fits
+        from .loader.raw import check_fits
 
         ram = self.board.ram
         check_fits(image, ram.base, ram.size)
@@ -198,7 +198,10 @@ class Machine:
             self.uc.mem_write(seg.addr, data)
         self.symbols.add(image.symbols)
         self.images.append(image)
-        self.tenants.extend(getattr(image, "tenants", []) or [])
+        tenants = getattr(image, "tenants", None)
+        if tenants is None:
+            tenants = _placements_of(image)
+        self.tenants.extend(tenants)
         if self.entry is None:
             self.entry = image.entry
 
@@ -371,6 +374,16 @@ class Machine:
         if err.errno in (UC_ERR_READ_UNMAPPED, UC_ERR_WRITE_UNMAPPED, UC_ERR_FETCH_UNMAPPED):
             return RunResult(EXIT_GUEST_FAULT, "guest fault", f"access to unmapped memory, {where}")
         return RunResult(EXIT_GUEST_FAULT, "guest fault", f"{err}, {where}")
+
+
+def _placements_of(image: Image) -> list:
+    """Tenant placements recorded in a packed system image's manifest blob, if it has one."""
+    try:
+        from .build.manifest import read_placements
+
+        return read_placements(image)
+    except (EmuError, OSError):
+        return []
 
 
 def ctypes_address(buf: mmap.mmap) -> int:

@@ -1,0 +1,246 @@
+"""The CPU glue: architectural exception entry, interrupt routing, and how runs end."""
+
+from __future__ import annotations
+
+from conftest import boot
+
+from emu.machine import EXIT_GUEST_FAULT, EXIT_TIMEOUT
+
+# Drop from EL2 to EL1 at `el1`, with vectors at `vectors` (0x800 aligned) and distinct stacks.
+TO_EL1 = """
+    .include "board.inc"
+    .include "smccc.inc"
+_start:
+    adr     x0, vectors
+    msr     vbar_el2, x0
+    ldr     x0, =0x40300000
+    mov     sp, x0
+    ldr     x0, =0x40280000
+    msr     sp_el1, x0
+    mov     x0, #(1 << 31)
+    msr     hcr_el2, x0
+    mov     x0, #0x3c5
+    msr     spsr_el2, x0
+    adr     x0, el1
+    msr     elr_el2, x0
+    eret
+"""
+
+EXIT_WITH_X0 = """
+exit_x0:
+    adr     x1, exit_block
+    str     x0, [x1, #8]
+    mov     w0, #SEMIHOST_SYS_EXIT
+    hlt     #0xf000
+    .balign 8
+exit_block:
+    .quad   ADP_Stopped_ApplicationExit, 0
+"""
+
+
+def test_hvc_from_el1_enters_el2_lower_a64_vector_with_syndrome_and_banked_sp(asm_image):
+    img = asm_image(TO_EL1 + """
+el1:
+    mov     x19, sp
+    mov     x1, #0x55
+    msr     nzcv, x1
+    hvc     #0x1234
+hvc_ret:
+    mov     x20, sp
+    b       .
+    .balign 0x800
+vectors:
+    .skip   0x400
+sync_lower_a64:
+    mrs     x2, esr_el2
+    mrs     x3, elr_el2
+    mrs     x4, spsr_el2
+    mrs     x5, CurrentEL
+    mov     x6, sp
+    mrs     x0, daif
+    mov     x7, x0
+    mov     x0, #0
+""" + EXIT_WITH_X0)
+    m, result, _ = boot(img)
+    assert result.exit_code == 0, result
+    r = m.uc.reg_read
+    from unicorn.arm64_const import UC_ARM64_REG_X2, UC_ARM64_REG_X3, UC_ARM64_REG_X4, UC_ARM64_REG_X5, UC_ARM64_REG_X6, UC_ARM64_REG_X7
+    assert r(UC_ARM64_REG_X2) == 0x5A001234          # EC_HVC64, IL, imm16
+    assert r(UC_ARM64_REG_X3) == img.symbols["hvc_ret"]  # preferred return: after the HVC
+    assert r(UC_ARM64_REG_X4) & 0xF == 0b0101        # SPSR.M = EL1h
+    assert r(UC_ARM64_REG_X5) == 2 << 2              # CurrentEL = EL2
+    assert r(UC_ARM64_REG_X6) == 0x40300000          # SP_EL2 selected
+    assert r(UC_ARM64_REG_X7) == 0x3C0               # DAIF masked on entry
+
+
+def test_eret_returns_to_el1_with_its_own_stack(asm_image):
+    img = asm_image(TO_EL1 + """
+el1:
+    hvc     #1
+    mov     x0, sp
+    ldr     x1, =0x40280000
+    sub     x0, x0, x1                 // 0 when SP_EL1 survived the round trip
+    hvc     #2
+    .balign 0x800
+vectors:
+    .skip   0x400
+sync_lower_a64:
+    mrs     x9, esr_el2
+    and     x9, x9, #0xffff
+    cmp     x9, #2
+    b.eq    exit_x0
+    eret
+""" + EXIT_WITH_X0)
+    _, result, _ = boot(img)
+    assert result.exit_code == 0
+
+
+def test_svc_at_el1_enters_el1_current_spx_vector(asm_image):
+    img = asm_image(TO_EL1 + """
+el1:
+    adr     x0, el1_vectors
+    msr     vbar_el1, x0
+    svc     #0x42
+    b       .
+    .balign 0x800
+el1_vectors:
+    .skip   0x200
+sync_cur_spx:
+    mrs     x0, esr_el1
+    lsr     x0, x0, #26              // EC
+    cmp     x0, #0x15                // EC_SVC64
+    cset    x0, ne
+    b       exit_x0
+    .balign 0x800
+vectors:
+""" + EXIT_WITH_X0)
+    _, result, _ = boot(img)
+    assert result.exit_code == 0
+
+
+def test_stage2_fault_sets_hpfar_and_far(asm_image):
+    # HCR_EL2.VM; the level-1 table maps IPA 1-2 GiB onto itself with one block and leaves the
+    # rest invalid, so the EL1 load from 0x80001234 is a level-1 translation fault.
+    img = asm_image(TO_EL1.replace("mov     x0, #(1 << 31)", "ldr     x0, =((1 << 31) | 1)").replace(
+        "_start:", """_start:
+    adr     x0, s2_table
+    msr     vttbr_el2, x0
+    ldr     x0, =((1 << 31) | (1 << 6) | 32)   // RES1, SL0=1 (level 1), T0SZ=32
+    msr     vtcr_el2, x0
+""") + """
+el1:
+    ldr     x1, =0x80001234
+    ldr     x7, [x1]
+    b       .
+    .balign 0x800
+vectors:
+    .skip   0x400
+sync_lower_a64:
+    mrs     x2, esr_el2
+    mrs     x3, far_el2
+    mrs     x4, hpfar_el2
+    b       .
+    .balign 4096
+s2_table:
+    .quad   0
+    .quad   0x40000000 | 0x400 | 0x300 | 0xc0 | 0x3c | 1   // block: AF, inner-shareable, S2AP RW, normal WB
+    .skip   4096 - 16
+""")
+    m, result, trace = boot(img, max_insns=10_000, trace={"exceptions"})
+    assert result.exit_code == EXIT_TIMEOUT
+    from unicorn.arm64_const import UC_ARM64_REG_X2, UC_ARM64_REG_X3, UC_ARM64_REG_X4
+    esr = m.uc.reg_read(UC_ARM64_REG_X2)
+    assert esr >> 26 == 0x24                          # EC_DABT_LOW
+    assert esr & (1 << 24) and (esr >> 16) & 0x1F == 7  # ISV, SRT = x7
+    assert esr & 0x3F == 0b000101                     # translation fault, level 1
+    assert m.uc.reg_read(UC_ARM64_REG_X3) == 0x80001234
+    assert m.uc.reg_read(UC_ARM64_REG_X4) == 0x80001000 >> 8
+    assert "EC_DABT_LOW" in trace and "HPFAR=0x800010" in trace and "ldr x7, [x1]" in trace
+
+
+def test_semihosting_exit_code_is_the_run_exit_code(asm_image):
+    img = asm_image("""
+    .include "board.inc"
+    .include "smccc.inc"
+_start:
+    mov     x0, #42
+""" + EXIT_WITH_X0)
+    _, result, _ = boot(img)
+    assert result.exit_code == 42 and result.diagnostic is None
+
+
+def test_psci_system_off_through_smc_ends_run_with_zero(asm_image):
+    img = asm_image("""
+    .include "smccc.inc"
+_start:
+    ldr     w0, =PSCI_SYSTEM_OFF
+    smc     #0
+    b       .
+""")
+    _, result, _ = boot(img)
+    assert result.exit_code == 0 and "system off" in result.reason
+
+
+def test_exception_loop_with_vbar_unset_gets_diagnostic(asm_image):
+    img = asm_image("""
+_start:
+    nop
+    .word   0                       // UDF at EL2, VBAR_EL2 still 0
+""")
+    _, result, _ = boot(img)
+    assert result.exit_code == EXIT_GUEST_FAULT
+    assert "exception loop at EL2" in result.diagnostic
+    assert "VBAR_EL2 = 0x0" in result.diagnostic
+    assert "_start+0x4" in result.diagnostic          # where the first exception came from
+
+
+def test_fetch_from_unmapped_memory_gets_diagnostic(asm_image):
+    img = asm_image("""
+_start:
+    ldr     x0, =0xc0000000
+    br      x0
+""")
+    _, result, _ = boot(img)
+    assert result.exit_code == EXIT_GUEST_FAULT
+    assert "instruction fetch from unmapped address 0xc0000000" in result.diagnostic
+
+
+def test_wfi_with_nothing_to_wake_it_ends_run(asm_image):
+    img = asm_image("""
+_start:
+    wfi
+    b       _start
+""")
+    _, result, _ = boot(img)
+    assert result.exit_code == EXIT_GUEST_FAULT and "WFI" in result.diagnostic
+
+
+def test_instruction_limit(asm_image):
+    img = asm_image("""
+_start:
+    b       _start
+""")
+    _, result, _ = boot(img, max_insns=1000)
+    assert result.exit_code == EXIT_TIMEOUT and "_start" in result.diagnostic
+
+
+def test_physical_irq_routing_follows_hcr_imo_and_pstate_i(asm_image):
+    """The interrupt API the GIC will drive: IRQs go to EL2 with IMO, to EL1 otherwise."""
+    img = asm_image("""
+_start:
+    b       _start
+""")
+    m, _, _ = boot(img, max_insns=10)
+    cpu = m.cpu
+    cpu.write_sysreg("VBAR_EL2", 0x40210000)
+    cpu.write_sysreg("HCR_EL2", 1 << 31)
+    assert cpu.interrupt_target(fiq=False) is None          # at EL2, not routed there
+    cpu.write_sysreg("HCR_EL2", (1 << 31) | (1 << 4))       # IMO
+    assert cpu.interrupt_target(fiq=False) is None          # routed to EL2 but PSTATE.I is set
+    from unicorn.arm64_const import UC_ARM64_REG_PSTATE
+    m.uc.reg_write(UC_ARM64_REG_PSTATE, 0x349)              # EL2h, I clear
+    cpu.write_sysreg("SCR_EL3", 0x501)
+    cpu.set_irq(True)
+    entry = cpu.deliver_interrupts()
+    assert entry is not None and entry.to_el == 2 and entry.vector == 0x40210000 + 0x280  # irq_cur_spx
+    assert cpu.el == 2 and m.uc.reg_read(UC_ARM64_REG_PSTATE) & 0x3C0 == 0x3C0
