@@ -49,7 +49,6 @@ EXIT_TIMEOUT = 124      # --max-insns reached before the guest ended the run
 EXIT_GUEST_FAULT = 125  # the emulator stopped a guest that crashed or looped
 
 WFI = 0xD503207F
-_LOOP_LIMIT = 8  # nested faults at the same vector before a run is declared an exception loop
 
 
 @dataclass
@@ -127,7 +126,7 @@ class Machine:
 
         self.cpu = Cpu(uc, 0)
         self.cpu.on_sync = self._on_sync
-        self.cpu.observers.append(self._watch_entry)
+        self.cpu.on_loop = self._on_loop
         self.semihosting = Semihosting(self.read_virtual, self.console.write)
 
         self.devices: dict[str, object] = {}
@@ -139,9 +138,6 @@ class Machine:
         uc.hook_add(UC_HOOK_MEM_READ_UNMAPPED | UC_HOOK_MEM_WRITE_UNMAPPED | UC_HOOK_MEM_FETCH_UNMAPPED,
                     self._on_unmapped)
         self._result: RunResult | None = None
-        self._loop_count = 0
-        self._prev_entry: ExceptionEntry | None = None
-        self._loop_origin: ExceptionEntry | None = None
         self.log_kinds: set[str] = set()  # device log kinds to show: "guest_error", "unimp"
         self._cs = Cs(CS_ARCH_ARM64, CS_MODE_ARM)
 
@@ -275,26 +271,16 @@ class Machine:
             return True
         return False
 
-    def _watch_entry(self, e: ExceptionEntry) -> None:
-        # An exception raised by the first instructions of the very vector it enters will be
-        # raised again forever (VBAR unset, vector code undefined or unmapped).
-        if e.from_el == e.to_el and e.vector <= e.elr < e.vector + 0x80:
-            if self._loop_count == 0:
-                self._loop_origin = self._prev_entry
-            self._loop_count += 1
-            if self._loop_count >= _LOOP_LIMIT:
-                detail = (f"exception loop at EL{e.to_el}: {describe(e.esr)} at {e.elr:#x} <{self.symbolize(e.elr, e.to_el)}> "
-                          f"re-enters its own vector {VECTOR_NAMES.get(e.vector_offset, hex(e.vector_offset))} "
-                          f"(VBAR_EL{e.to_el} = {e.vector - e.vector_offset:#x})")
-                o = self._loop_origin
-                if o is not None:
-                    at = insn_address(o.esr, o.elr) if o.kind == "sync" else o.elr
-                    detail += (f"; the loop began with {describe(o.esr) if o.kind == 'sync' else o.kind.upper()} "
-                               f"at {at:#x} <{self.symbolize(at, o.from_el)}> in EL{o.from_el}")
-                self._fault(detail)
-        else:
-            self._loop_count = 0
-        self._prev_entry = e
+    def _on_loop(self, e: ExceptionEntry) -> None:
+        detail = (f"exception loop at EL{e.to_el}: {describe(e.esr)} at {e.elr:#x} <{self.symbolize(e.elr, e.to_el)}> "
+                  f"re-enters its own vector {VECTOR_NAMES.get(e.vector_offset, hex(e.vector_offset))} "
+                  f"(VBAR_EL{e.to_el} = {e.vector - e.vector_offset:#x})")
+        o = self.cpu.loop_origin_entry
+        if o is not None:
+            at = insn_address(o.esr, o.elr) if o.kind == "sync" else o.elr
+            detail += (f"; the loop began with {describe(o.esr) if o.kind == 'sync' else o.kind.upper()} "
+                       f"at {at:#x} <{self.symbolize(at, o.from_el)}> in EL{o.from_el}")
+        self._fault(detail)
 
     def _on_unmapped(self, uc, access, address, size, value, _ud) -> bool:
         kind = {UC_MEM_FETCH_UNMAPPED: "fetch", UC_MEM_WRITE_UNMAPPED: "write"}.get(access, "read")

@@ -83,3 +83,114 @@ def exception_state_offset() -> int:
         if struct.unpack_from("<I", hvc1, off)[0] == _HVC_1234 and struct.unpack_from("<I", hvc2, off)[0] == _HVC_4321:
             return off
     raise RuntimeError("exception calibration: syndrome not found in the saved context")
+
+
+# -- reading env->exception in place ------------------------------------------------------------
+#
+# Saving a context copies all of CPUARMState (about 12 KiB) to read 24 bytes of it. The live
+# struct sits inside the ARMCPU object that ``uc->cpu`` points to, so once we know which word of
+# ``struct uc_struct`` holds that pointer and how far into the object the state begins, the hook
+# can read ``env->exception`` where it lives. Both numbers are found by search, as above, and
+# every address is checked against /proc/self/maps before it is read.
+
+def _readable_regions() -> list[tuple[int, int]]:
+    regions = []
+    try:
+        with open("/proc/self/maps") as maps:
+            for line in maps:
+                addrs, perms = line.split()[:2]
+                if perms.startswith("r"):
+                    lo, hi = (int(x, 16) for x in addrs.split("-"))
+                    regions.append((lo, hi))
+    except OSError:
+        pass
+    return regions
+
+
+def _region_end(regions: list[tuple[int, int]], addr: int) -> int | None:
+    for lo, hi in regions:
+        if lo <= addr < hi:
+            return hi
+    return None
+
+
+def _context_data(uc: Uc) -> tuple[bytes, int]:
+    """(saved CPU state, offset of that state in the uc_context allocation).
+
+    A uc_context is a small header that starts with ``size_t context_size``, then the state."""
+    total = uclib.uc_context_size(uc._uch)
+    ctx = ctypes.c_void_p()
+    if uclib.uc_context_alloc(uc._uch, ctypes.byref(ctx)):
+        raise RuntimeError("uc_context_alloc failed")
+    try:
+        uclib.uc_context_save(uc._uch, ctx)
+        raw = ctypes.string_at(ctx.value, total)
+    finally:
+        uclib.uc_context_free(ctx)
+    context_size = struct.unpack_from("<Q", raw, 0)[0]
+    header = total - context_size
+    if not 0 < header < 256:
+        raise RuntimeError("unexpected uc_context layout")
+    return raw[header:header + context_size], header
+
+
+def _mark_registers(uc: Uc, salt: int) -> None:
+    from unicorn.arm64_const import UC_ARM64_REG_X0
+
+    for i in range(31):
+        uc.reg_write(UC_ARM64_REG_X0 + i, 0x5EED_0000_0000_0000 | (salt << 32) | (i << 16) | 0xA5)
+
+
+@lru_cache(maxsize=1)
+def _env_locator() -> tuple[int, int, int] | None:
+    """(word index of uc->cpu in uc_struct, offset of env in the CPU object, header size), or None.
+
+    A candidate is any place, reachable through a pointer in uc_struct, that holds the same
+    bytes as a saved context; only the live state still matches after the registers change
+    (stale copies, such as a freed context buffer, do not)."""
+    uc = Uc(UC_ARCH_ARM64, UC_MODE_ARM)
+    uc.ctl_set_cpu_model(UC_CPU_ARM64_A53)
+    _mark_registers(uc, 1)
+    data, header = _context_data(uc)
+    pattern = data[:512]
+    regions = _readable_regions()
+    base = uc._uch.value
+    end = _region_end(regions, base)
+    if end is None:
+        return None
+    words = ctypes.string_at(base, min(0x4000, end - base))
+    candidates = []
+    for w in range(len(words) // 8):
+        ptr = struct.unpack_from("<Q", words, 8 * w)[0]
+        hi = _region_end(regions, ptr) if ptr else None
+        if hi is None:
+            continue
+        chunk = ctypes.string_at(ptr, min(0x40000, hi - ptr))
+        k = chunk.find(pattern)
+        while k >= 0:
+            candidates.append((w, ptr, k))
+            k = chunk.find(pattern, k + 8)
+    _mark_registers(uc, 2)
+    data2, _ = _context_data(uc)
+    for w, ptr, k in candidates:
+        if ctypes.string_at(ptr + k, 512) == data2[:512]:
+            return w, k, header
+    return None
+
+
+def live_exception_address(uc: Uc) -> int | None:
+    """Address of this CPU's live ``env->exception``, or None if it cannot be located safely."""
+    try:
+        loc = _env_locator()
+        if loc is None:
+            return None
+        w, k, header = loc
+        data, _ = _context_data(uc)  # also makes Unicorn create the CPU if it has not yet
+        regions = _readable_regions()
+        cpu = struct.unpack_from("<Q", ctypes.string_at(uc._uch.value + 8 * w, 8))[0]
+        env = cpu + k
+        if _region_end(regions, env) is None or ctypes.string_at(env, 512) != data[:512]:
+            return None
+        return env + exception_state_offset() - header
+    except (RuntimeError, OSError, ValueError):
+        return None

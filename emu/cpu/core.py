@@ -48,7 +48,7 @@ from unicorn.arm64_const import (
 )
 from unicorn.unicorn_py3.unicorn import uclib
 
-from .calibrate import exception_state_offset
+from .calibrate import exception_state_offset, live_exception_address
 from .esr import ec_of
 from .fastreg import RegBatch
 from .sysregs import SPSR_ELX, SYSREGS
@@ -125,6 +125,17 @@ class ExcState(ctypes.Structure):
     ]
 
 
+NESTED_FAULT_LIMIT = 8  # faults at the same vector in a row before a run is an exception loop
+
+_INTERRUPT_EXCPS = frozenset((EXCP_IRQ, EXCP_FIQ, EXCP_VIRQ, EXCP_VFIQ))
+_PLATFORM_EXCPS = frozenset((EXCP_UDEF, EXCP_SMC))  # may be semihosting or the EL3 PSCI conduit
+_ABORT_EXCPS = frozenset((EXCP_PREFETCH_ABORT, EXCP_DATA_ABORT))
+
+
+def _entry(raw: tuple) -> ExceptionEntry:
+    return ExceptionEntry(_KIND[raw[0]], *raw[1:])
+
+
 _INTR_CB = ctypes.CFUNCTYPE(None, ctypes.c_void_p, ctypes.c_uint32, ctypes.c_void_p)
 
 _SP_REGS = (UC_ARM64_REG_SP_EL0, UC_ARM64_REG_SP_EL1, UC_ARM64_REG_SP_EL2, UC_ARM64_REG_SP_EL3)
@@ -136,9 +147,10 @@ _FAR = {1: UC_ARM64_REG_FAR_EL1, 2: UC_ARM64_REG_FAR_EL2, 3: UC_ARM64_REG_FAR_EL
 class Cpu:
     """One AArch64 core on a Unicorn instance, with architectural exception entry.
 
-    ``on_sync`` lets the machine claim an exception before it is entered (semihosting HLT,
-    SMC to the EL3 firmware it models); it returns True when it handled it. ``observers`` see
-    every entry that happened.
+    ``on_sync`` lets the machine claim an undefined instruction, an SMC or anything aimed at EL3
+    before it is entered (semihosting HLT, the EL3 PSCI conduit it models); it returns True when
+    it handled it. ``observers`` see every entry that happened; ``on_loop`` hears of a fault
+    that keeps re-entering its own vector.
     """
 
     def __init__(self, uc: Uc, index: int = 0):
@@ -148,14 +160,21 @@ class Cpu:
         self._uch = h
         self.on_sync: Callable[[int, int, int], bool] | None = None
         self.observers: list[Callable[[ExceptionEntry], None]] = []
-        self.last_entry: ExceptionEntry | None = None
+        self._last: tuple | None = None
         self.pending_error: BaseException | None = None
+        # Exception-loop detection (see enter); the machine turns it into a diagnostic.
+        self.nested_faults = 0
+        self.loop_origin: tuple | None = None
+        self.on_loop: Callable[[ExceptionEntry], None] | None = None
 
-        # Exception state straight out of a saved context, calibrated once per process.
+        # QEMU's env->exception, read in place when it can be located safely, otherwise out of a
+        # saved context (see calibrate.py); both offsets are calibrated once per process.
         self._ctx = ctypes.c_void_p()
         if uclib.uc_context_alloc(h, ctypes.byref(self._ctx)):
             raise RuntimeError("uc_context_alloc failed")
-        self._exc = ExcState.from_address(self._ctx.value + exception_state_offset())
+        live = live_exception_address(uc)
+        self._save_ctx = live is None
+        self._exc = ExcState.from_address(live if live is not None else self._ctx.value + exception_state_offset())
 
         self._rd = RegBatch(h, [
             UC_ARM64_REG_PC, UC_ARM64_REG_PSTATE, UC_ARM64_REG_SP,
@@ -216,25 +235,24 @@ class Cpu:
 
     def _on_intr_raw(self, _uch: int, intno: int, _ud: int) -> None:
         try:
-            self._on_intr(intno)
-        except BaseException as exc:  # an exception must not unwind through C frames
-            self.pending_error = exc
+            if self._save_ctx:
+                uclib.uc_context_save(self._uch, self._ctx)
+            exc = self._exc
+            syndrome = exc.syndrome
+            target = exc.target_el
+            if intno in _INTERRUPT_EXCPS:
+                # Interrupts the glue did not raise (virtual ones are delivered natively).
+                return
+            if (intno in _PLATFORM_EXCPS or target == 3) and self.on_sync is not None \
+                    and self.on_sync(intno, syndrome, target):
+                return
+            far = exc.vaddress if intno in _ABORT_EXCPS or (syndrome >> 26) in (0x34, 0x35) else None
+            self.enter(target, OFFSET_SYNC, syndrome, far, intno)
+        except BaseException as err:  # an exception must not unwind through C frames
+            self.pending_error = err
             self.uc.emu_stop()
 
-    def _on_intr(self, intno: int) -> None:
-        uclib.uc_context_save(self._uch, self._ctx)
-        exc = self._exc
-        syndrome = exc.syndrome
-        target = exc.target_el
-        if intno in (EXCP_IRQ, EXCP_FIQ, EXCP_VIRQ, EXCP_VFIQ):
-            # Interrupts the glue did not raise (virtual ones are delivered natively).
-            return
-        if self.on_sync is not None and self.on_sync(intno, syndrome, target):
-            return
-        far = exc.vaddress if intno in (EXCP_PREFETCH_ABORT, EXCP_DATA_ABORT) or ec_of(syndrome) in (0x34, 0x35) else None
-        self.enter(target, OFFSET_SYNC, syndrome, far, intno)
-
-    def enter(self, target: int, type_offset: int, esr: int | None, far: int | None, excp: int = 0) -> ExceptionEntry:
+    def enter(self, target: int, type_offset: int, esr: int | None, far: int | None, excp: int = 0) -> None:
         """Take an exception to ``target`` EL: the architectural entry sequence, in one batch."""
         pc, pstate, sp, sp0, sp1, sp2, vbar1, vbar2, vbar3 = self._rd.read()
         cur = (pstate >> 2) & 3
@@ -266,11 +284,30 @@ class Cpu:
         values += [banks[target], vector]
         batch.write(values)
 
-        entry = ExceptionEntry(_KIND[type_offset], excp, cur, target, esr or 0, far, pc, pstate, vector, base + type_offset)
-        self.last_entry = entry
-        for obs in self.observers:
-            obs(entry)
-        return entry
+        raw = (type_offset, excp, cur, target, esr or 0, far, pc, pstate, vector, base + type_offset)
+        # An exception raised by the first instructions of the very vector it enters will be
+        # raised again forever (VBAR unset, vector code undefined or unmapped).
+        if cur == target and vector <= pc < vector + 0x80:
+            if self.nested_faults == 0:
+                self.loop_origin = self._last
+            self.nested_faults += 1
+            if self.nested_faults >= NESTED_FAULT_LIMIT and self.on_loop is not None:
+                self.on_loop(_entry(raw))
+        else:
+            self.nested_faults = 0
+        self._last = raw
+        if self.observers:
+            entry = _entry(raw)
+            for obs in self.observers:
+                obs(entry)
+
+    @property
+    def last_entry(self) -> ExceptionEntry | None:
+        return _entry(self._last) if self._last else None
+
+    @property
+    def loop_origin_entry(self) -> ExceptionEntry | None:
+        return _entry(self.loop_origin) if self.loop_origin else None
 
     # -- interrupts ------------------------------------------------------------------------------
 
@@ -307,5 +344,6 @@ class Cpu:
             if line:
                 target = self.interrupt_target(fiq)
                 if target is not None:
-                    return self.enter(target, OFFSET_FIQ if fiq else OFFSET_IRQ, None, None)
+                    self.enter(target, OFFSET_FIQ if fiq else OFFSET_IRQ, None, None)
+                    return self.last_entry
         return None

@@ -13,4 +13,8 @@ compute_loop:
     b.ne    compute_loop
     semihost_exit_ok
 
-    bench_data
+    .balign 8
+exit_block:
+    .quad   ADP_Stopped_ApplicationExit, 0
+iterations:
+    .quad   100000

@@ -27,4 +27,8 @@ flood_hang:
     b       flood_hang
 
     .ltorg
-    bench_data
+    .balign 8
+exit_block:
+    .quad   ADP_Stopped_ApplicationExit, 0
+iterations:
+    .quad   100000

@@ -49,4 +49,8 @@ unexpected:
     .balign 8
 fail_block:
     .quad   ADP_Stopped_ApplicationExit, 1
-    bench_data
+    .balign 8
+exit_block:
+    .quad   ADP_Stopped_ApplicationExit, 0
+iterations:
+    .quad   100000

@@ -12,4 +12,8 @@ mmio_loop:
     semihost_exit_ok
 
     .ltorg
-    bench_data
+    .balign 8
+exit_block:
+    .quad   ADP_Stopped_ApplicationExit, 0
+iterations:
+    .quad   100000

@@ -244,3 +244,34 @@ _start:
     entry = cpu.deliver_interrupts()
     assert entry is not None and entry.to_el == 2 and entry.vector == 0x40210000 + 0x280  # irq_cur_spx
     assert cpu.el == 2 and m.uc.reg_read(UC_ARM64_REG_PSTATE) & 0x3C0 == 0x3C0
+
+
+def test_syndrome_is_read_in_place_and_agrees_with_a_saved_context(built):
+    """The hook reads env->exception where QEMU keeps it; a saved context must say the same."""
+    import ctypes
+
+    from emu.cpu.calibrate import exception_state_offset
+    from emu.cpu.core import ExcState
+
+    m, result, _ = boot(built["probe_hvc"])
+    assert result.exit_code == 0
+    assert not m.cpu._save_ctx, "env->exception could not be located; the slower saved-context path is in use"
+    from unicorn.unicorn_py3.unicorn import uclib
+
+    uclib.uc_context_save(m.cpu._uch, m.cpu._ctx)
+    saved = ExcState.from_address(m.cpu._ctx.value + exception_state_offset())
+    live = m.cpu._exc
+    assert (live.syndrome, live.vaddress, live.target_el) == (saved.syndrome, saved.vaddress, saved.target_el)
+    assert live.syndrome >> 26 != 0                    # a real syndrome from the probe's last exception
+
+
+def test_saved_context_fallback_gives_the_same_transcript(built, monkeypatch):
+    import emu.cpu.core as core
+
+    monkeypatch.setattr(core, "live_exception_address", lambda uc: None)
+    m, result, _ = boot(built["probe_stage2"])
+    monkeypatch.undo()
+    m2, result2, _ = boot(built["probe_stage2"])
+    assert m.cpu._save_ctx and not m2.cpu._save_ctx
+    assert result.exit_code == result2.exit_code == 0
+    assert m.console.transcript == m2.console.transcript
