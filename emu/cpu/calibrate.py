@@ -172,25 +172,52 @@ def _env_locator() -> tuple[int, int, int] | None:
             k = chunk.find(pattern, k + 8)
     _mark_registers(uc, 2)
     data2, _ = _context_data(uc)
-    for w, ptr, k in candidates:
-        if ctypes.string_at(ptr + k, 512) == data2[:512]:
-            return w, k, header
-    return None
+    live = sorted({(k, w) for w, ptr, k in candidates if ctypes.string_at(ptr + k, 512) == data2[:512]})
+    # A pointer to a neighbouring heap object can reach the state too, by accident of
+    # allocation; keep only the (word, offset) pairs that also hold in other instances.
+    for salt in (3, 4):
+        other = Uc(UC_ARCH_ARM64, UC_MODE_ARM)
+        other.ctl_set_cpu_model(UC_CPU_ARM64_A53)
+        _mark_registers(other, salt)
+        odata, _ = _context_data(other)
+        regions = _readable_regions()
+        kept = []
+        for k, w in live:
+            ptr = struct.unpack_from("<Q", ctypes.string_at(other._uch.value + 8 * w, 8))[0]
+            if _region_end(regions, ptr + k) is not None and ctypes.string_at(ptr + k, 512) == odata[:512]:
+                kept.append((k, w))
+        live = kept
+    if not live:
+        return None
+    k, w = live[0]
+    return w, k, header
+
+
+# Why the in-place path was not taken, for diagnostics (None when it was).
+live_failure: str | None = None
 
 
 def live_exception_address(uc: Uc) -> int | None:
     """Address of this CPU's live ``env->exception``, or None if it cannot be located safely."""
+    global live_failure
     try:
         loc = _env_locator()
         if loc is None:
+            live_failure = "the CPU state was not found behind any pointer of uc_struct"
             return None
         w, k, header = loc
         data, _ = _context_data(uc)  # also makes Unicorn create the CPU if it has not yet
         regions = _readable_regions()
         cpu = struct.unpack_from("<Q", ctypes.string_at(uc._uch.value + 8 * w, 8))[0]
         env = cpu + k
-        if _region_end(regions, env) is None or ctypes.string_at(env, 512) != data[:512]:
+        if _region_end(regions, env) is None:
+            live_failure = f"uc_struct word {w} ({cpu:#x}) + {k:#x} is not readable"
             return None
+        if ctypes.string_at(env, 512) != data[:512]:
+            live_failure = f"uc_struct word {w} ({cpu:#x}) + {k:#x} does not hold the CPU state"
+            return None
+        live_failure = None
         return env + exception_state_offset() - header
-    except (RuntimeError, OSError, ValueError):
+    except (RuntimeError, OSError, ValueError) as err:
+        live_failure = str(err)
         return None
