@@ -139,6 +139,7 @@ def _entry(raw: tuple) -> ExceptionEntry:
 _INTR_CB = ctypes.CFUNCTYPE(None, ctypes.c_void_p, ctypes.c_uint32, ctypes.c_void_p)
 
 _SP_REGS = (UC_ARM64_REG_SP_EL0, UC_ARM64_REG_SP_EL1, UC_ARM64_REG_SP_EL2, UC_ARM64_REG_SP_EL3)
+_VBAR = {1: UC_ARM64_REG_VBAR_EL1, 2: UC_ARM64_REG_VBAR_EL2, 3: UC_ARM64_REG_VBAR_EL3}
 _ELR = {1: UC_ARM64_REG_ELR_EL1, 2: UC_ARM64_REG_ELR_EL2, 3: UC_ARM64_REG_ELR_EL3}
 _ESR = {1: UC_ARM64_REG_ESR_EL1, 2: UC_ARM64_REG_ESR_EL2, 3: UC_ARM64_REG_ESR_EL3}
 _FAR = {1: UC_ARM64_REG_FAR_EL1, 2: UC_ARM64_REG_FAR_EL2, 3: UC_ARM64_REG_FAR_EL3}
@@ -176,13 +177,10 @@ class Cpu:
         self._save_ctx = live is None
         self._exc = ExcState.from_address(live if live is not None else self._ctx.value + exception_state_offset())
 
-        self._rd = RegBatch(h, [
-            UC_ARM64_REG_PC, UC_ARM64_REG_PSTATE, UC_ARM64_REG_SP,
-            UC_ARM64_REG_SP_EL0, UC_ARM64_REG_SP_EL1, UC_ARM64_REG_SP_EL2,
-            UC_ARM64_REG_VBAR_EL1, UC_ARM64_REG_VBAR_EL2, UC_ARM64_REG_VBAR_EL3,
-        ])
-        # One write batch per (saved SP bank, target EL, with FAR?), built on first use.
-        self._wr: dict[tuple[int, int, bool], RegBatch] = {}
+        # One read batch per target EL and one write batch per (saved SP bank, target EL, with
+        # ESR?, with FAR?), built on first use.
+        self._rd: list[RegBatch | None] = [None, None, None, None]
+        self._wr: dict[int, RegBatch] = {}
         self._hcr = RegBatch(h, [SYSREGS["HCR_EL2"], SYSREGS["SCR_EL3"]])
         self._irq_line = False
         self._fiq_line = False
@@ -253,20 +251,21 @@ class Cpu:
             self.uc.emu_stop()
 
     def enter(self, target: int, type_offset: int, esr: int | None, far: int | None, excp: int = 0) -> None:
-        """Take an exception to ``target`` EL: the architectural entry sequence, in one batch."""
-        pc, pstate, sp, sp0, sp1, sp2, vbar1, vbar2, vbar3 = self._rd.read()
+        """Take an exception to ``target`` EL: the architectural entry sequence, in two C calls."""
+        rd = self._rd[target]
+        if rd is None:
+            rd = self._rd[target] = RegBatch(self._uch, [
+                UC_ARM64_REG_PC, UC_ARM64_REG_PSTATE, UC_ARM64_REG_SP, _SP_REGS[target], _VBAR[target]])
+        pc, pstate, sp, sp_target, vbar = rd.read()
         cur = (pstate >> 2) & 3
         bank = cur if pstate & 1 else 0  # which SP_ELn the live SP belongs to (PSTATE.SP)
-        banks = [sp0, sp1, sp2, 0]
-        banks[bank] = sp
         if target == cur:
             base = VECTOR_CUR_SPX if pstate & 1 else VECTOR_CUR_SP0
         else:
             base = VECTOR_LOWER_A64
-        vbar = (0, vbar1, vbar2, vbar3)[target]
         vector = vbar + base + type_offset
 
-        key = (bank, target, esr is not None, far is not None)
+        key = (bank << 4) | (target << 2) | ((esr is not None) << 1) | (far is not None)
         batch = self._wr.get(key)
         if batch is None:
             regs = [_SP_REGS[bank], UC_ARM64_REG_PSTATE, SPSR_ELX[target], _ELR[target]]
@@ -276,13 +275,15 @@ class Cpu:
                 regs.append(_FAR[target])
             regs += [UC_ARM64_REG_SP, UC_ARM64_REG_PC]
             batch = self._wr[key] = RegBatch(self._uch, regs)
-        values = [sp, PSTATE_DAIF | (target << 2) | 1, pstate, pc]
-        if esr is not None:
-            values.append(esr)
+        # The live SP goes back to its bank; the target's bank becomes the live SP.
+        new_sp = sp if bank == target else sp_target
+        new_pstate = PSTATE_DAIF | (target << 2) | 1
         if far is not None:
-            values.append(far)
-        values += [banks[target], vector]
-        batch.write(values)
+            batch.write([sp, new_pstate, pstate, pc, esr, far, new_sp, vector])
+        elif esr is not None:
+            batch.write([sp, new_pstate, pstate, pc, esr, new_sp, vector])
+        else:
+            batch.write([sp, new_pstate, pstate, pc, new_sp, vector])
 
         raw = (type_offset, excp, cur, target, esr or 0, far, pc, pstate, vector, base + type_offset)
         # An exception raised by the first instructions of the very vector it enters will be

@@ -29,6 +29,9 @@ class CpRegBuf(ctypes.Structure):
     ]
 
 
+_BATCH_FN = ctypes.CFUNCTYPE(ctypes.c_int, ctypes.c_void_p, ctypes.c_void_p, ctypes.c_void_p, ctypes.c_int)
+
+
 class RegBatch:
     """A fixed list of registers read or written with one C call.
 
@@ -55,11 +58,14 @@ class RegBatch:
                 self._ids[i] = reg
                 self._ptrs[i] = base + 8 * i
         self._cp_items = tuple(self._cps.items())
-        self._read = uclib.uc_reg_read_batch
-        self._write = uclib.uc_reg_write_batch
+        # Our own prototypes over the same C functions, taking plain addresses: ctypes then has
+        # nothing to convert per call.
+        self._read = _BATCH_FN(ctypes.cast(uclib.uc_reg_read_batch, ctypes.c_void_p).value)
+        self._write = _BATCH_FN(ctypes.cast(uclib.uc_reg_write_batch, ctypes.c_void_p).value)
+        self._args = (uch.value, ctypes.addressof(self._ids), ctypes.addressof(self._ptrs), n)
 
     def read(self) -> list[int]:
-        err = self._read(self._uch, self._ids, self._ptrs, self._n)
+        err = self._read(*self._args)
         if err:
             raise RuntimeError(f"uc_reg_read_batch failed ({err})")
         vals = self._u64[:]
@@ -71,6 +77,6 @@ class RegBatch:
         self._u64[:] = values
         for i, cp in self._cp_items:
             cp.val = values[i]
-        err = self._write(self._uch, self._ids, self._ptrs, self._n)
+        err = self._write(*self._args)
         if err:
             raise RuntimeError(f"uc_reg_write_batch failed ({err})")
