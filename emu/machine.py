@@ -44,6 +44,7 @@ from .cpu.semihosting import HLT_F000, SemihostExit, Semihosting
 from .devices.irq import IrqLine
 from .errors import EmuError, ImageError
 from .loader.image import Image, SymbolTable
+from .mem.mmio import MmioBus
 
 EXIT_TIMEOUT = 124      # --max-insns reached before the guest ended the run
 EXIT_GUEST_FAULT = 125  # the emulator stopped a guest that crashed or looped
@@ -127,8 +128,12 @@ class Machine:
         self.cpu = Cpu(uc, 0)
         self.cpu.on_sync = self._on_sync
         self.cpu.on_loop = self._on_loop
+        self.cpu.on_interrupt = self._on_interrupt
+        self._running = False
+        self._irq_stop = False
         self.semihosting = Semihosting(self.read_virtual, self.console.write)
 
+        self.mmio = MmioBus(uc, lambda va: self.read_virtual(va, 4))
         self.devices: dict[str, object] = {}
         self.irq_lines: dict[int, IrqLine] = {}
         for spec in self.board.devices:
@@ -172,14 +177,7 @@ class Machine:
             self.irq_lines[spec.irq] = line
         dev = factory(spec, line, self)
         self.devices[spec.name] = dev
-
-        def mmio_read(_uc, offset, size, _ud, dev=dev):
-            return dev.read(offset, size)
-
-        def mmio_write(_uc, offset, size, value, _ud, dev=dev):
-            dev.write(offset, size, value)
-
-        self.uc.mmio_map(spec.base, spec.size, mmio_read, None, mmio_write, None)
+        self.mmio.map(spec.base, spec.size, dev)
 
     # -- images ---------------------------------------------------------------------------------
 
@@ -287,6 +285,14 @@ class Machine:
         self._unmapped = (kind, address, size)
         return False
 
+    def _on_interrupt(self) -> None:
+        # A device raised an interrupt line while the guest runs (e.g. from an MMIO write):
+        # stop after the current instruction so the run loop can take it at once.
+        if self._running:
+            self._irq_stop = True
+            if not self.mmio.stop_after_access():
+                self.uc.emu_stop()
+
     def _finish(self, result: RunResult) -> None:
         if self._result is None:
             self._result = result
@@ -313,20 +319,33 @@ class Machine:
         self._result = None
         try:
             while self._result is None:
+                if self.cpu.interrupt_pending:
+                    self.cpu.deliver_interrupts()
                 pc = self.cpu.pc
                 self._unmapped = None
+                self._running = True
                 try:
+                    # The limit counts from the last stop; until virtual time counts retired
+                    # instructions, a run interrupted by devices may execute a little more.
                     uc.emu_start(pc, 1, count=max_insns or 0)
                 except UcError as err:
                     self._result = self._unicorn_error(err)
                     break
+                finally:
+                    self._running = False
                 if self.cpu.pending_error is not None:
                     err, self.cpu.pending_error = self.cpu.pending_error, None
                     raise err
                 if self._result is not None:
                     break
                 pc = self.cpu.pc
+                if self._irq_stop:
+                    self._irq_stop = False
+                    self.mmio.finish_interrupted_access()
+                    continue  # stopped to take an interrupt
                 if self._is_wfi(pc - 4):
+                    if self.cpu.interrupt_pending:
+                        continue  # a pending interrupt wakes WFI, masked or not (D1.16.2)
                     # No interrupt source can wake the core yet: the run cannot progress.
                     self._result = RunResult(EXIT_GUEST_FAULT, "guest fault",
                                              f"WFI with no interrupt that could wake it, {self._where()}")

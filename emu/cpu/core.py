@@ -184,6 +184,9 @@ class Cpu:
         self._hcr = RegBatch(h, [SYSREGS["HCR_EL2"], SYSREGS["SCR_EL3"]])
         self._irq_line = False
         self._fiq_line = False
+        self._virq_line = False
+        self._vfiq_line = False
+        self.on_interrupt: Callable[[], None] | None = None  # a line rose: stop at the next boundary
         # The binding's hook_add wraps callbacks in two Python layers; on the hottest path of the
         # glue we register a ctypes callback with the C library directly.
         self._intr_cb = _INTR_CB(self._on_intr_raw)
@@ -311,27 +314,56 @@ class Cpu:
         return _entry(self.loop_origin) if self.loop_origin else None
 
     # -- interrupts ------------------------------------------------------------------------------
+    #
+    # Unicorn has no input for the IRQ/FIQ lines, so the glue holds their levels and enters the
+    # vector itself at an instruction boundary (the machine's run loop). Virtual IRQ/FIQ (from a
+    # GIC's virtual CPU interface) are separate lines, as on real hardware, rather than
+    # HCR_EL2.VI/VF, which belong to the hypervisor.
+
+    def _set_line(self, name: str, level: bool) -> None:
+        level = bool(level)
+        if getattr(self, name) != level:
+            setattr(self, name, level)
+            if level and self.on_interrupt is not None:
+                self.on_interrupt()
 
     def set_irq(self, level: bool) -> None:
-        """Drive the physical IRQ input (a GIC's CPU interface output)."""
-        self._irq_line = bool(level)
+        """Drive the physical IRQ input (a GIC CPU interface's nIRQ output)."""
+        self._set_line("_irq_line", level)
 
     def set_fiq(self, level: bool) -> None:
-        self._fiq_line = bool(level)
+        self._set_line("_fiq_line", level)
 
-    def interrupt_target(self, fiq: bool) -> int | None:
-        """The EL a pending physical IRQ/FIQ would be taken to now, or None if it is masked.
+    def set_virq(self, level: bool) -> None:
+        """Drive the virtual IRQ input (a GIC virtual CPU interface's output)."""
+        self._set_line("_virq_line", level)
 
-        Routing and masking follow D1.13.1: with HCR_EL2.IMO/FMO (or TGE) set, the interrupt goes
-        to EL2 and is not masked by PSTATE.I/F while the core is below EL2; at EL2 it is taken only
-        if routed there and unmasked. Otherwise it goes to EL1 and cannot be taken at EL2.
+    def set_vfiq(self, level: bool) -> None:
+        self._set_line("_vfiq_line", level)
+
+    @property
+    def interrupt_pending(self) -> bool:
+        return self._irq_line or self._fiq_line or self._virq_line or self._vfiq_line
+
+    def interrupt_target(self, fiq: bool, virtual: bool = False) -> int | None:
+        """The EL a pending IRQ/FIQ would be taken to now, or None if it is masked.
+
+        Physical (Arm DDI 0487, D1.13.1): with HCR_EL2.IMO/FMO (or TGE) set, the interrupt goes
+        to EL2 and is not masked by PSTATE.I/F while the core is below EL2; at EL2 it is taken
+        only if routed there and unmasked. Otherwise it goes to EL1 and cannot be taken at EL2.
+        Virtual (D1.13.4): taken to EL1 only while the core is at EL1 or EL0, with HCR_EL2.IMO/FMO
+        set and TGE clear, and masked by PSTATE.I/F.
         """
         pstate = self.uc.reg_read(UC_ARM64_REG_PSTATE)
         cur = (pstate >> 2) & 3
         hcr, _scr = self._hcr.read()
-        routed_el2 = bool(hcr & ((HCR_FMO if fiq else HCR_IMO) | HCR_TGE))
+        mo = HCR_FMO if fiq else HCR_IMO
         masked = bool(pstate & (PSTATE_F if fiq else PSTATE_I))
-        if routed_el2:
+        if virtual:
+            if cur >= 2 or not hcr & mo or hcr & HCR_TGE or masked:
+                return None
+            return 1
+        if hcr & (mo | HCR_TGE):
             if cur < 2:
                 return 2
             return None if masked or cur > 2 else 2
@@ -340,10 +372,11 @@ class Cpu:
         return None if masked else 1
 
     def deliver_interrupts(self) -> ExceptionEntry | None:
-        """Take a pending, unmasked physical FIQ or IRQ. Call only at an instruction boundary."""
-        for fiq, line in ((True, self._fiq_line), (False, self._irq_line)):
+        """Take one pending, unmasked interrupt. Call only at an instruction boundary."""
+        for fiq, virtual, line in ((True, False, self._fiq_line), (False, False, self._irq_line),
+                                   (True, True, self._vfiq_line), (False, True, self._virq_line)):
             if line:
-                target = self.interrupt_target(fiq)
+                target = self.interrupt_target(fiq, virtual)
                 if target is not None:
                     self.enter(target, OFFSET_FIQ if fiq else OFFSET_IRQ, None, None)
                     return self.last_entry

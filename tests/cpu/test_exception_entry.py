@@ -277,3 +277,87 @@ def test_saved_context_fallback_gives_the_same_transcript(built, monkeypatch):
     assert m.cpu._save_ctx and not m2.cpu._save_ctx
     assert result.exit_code == result2.exit_code == 0
     assert m.console.transcript == m2.console.transcript
+
+
+IRQ_AT_EL1 = TO_EL1 + """
+el1:
+    adr     x0, el1_vectors
+    msr     vbar_el1, x0
+    msr     daifclr, #2                // unmask IRQ
+    ldr     x1, =UART0_BASE
+    mov     w0, #0x21
+    str     w0, [x1]                   // the test raises the IRQ line from this write
+after_store:
+    nop
+    nop
+    b       .
+    .balign 0x800
+el1_vectors:
+    .skip   0x280
+irq_cur_spx:
+    mrs     x0, elr_el1
+    adr     x2, after_store
+    sub     x0, x0, x2                 // 0 when the IRQ was taken right after the store
+    b       exit_x0
+    .balign 0x800
+vectors:
+""" + EXIT_WITH_X0
+
+
+def _raise_on_uart_write(m, setter):
+    m.console.listeners.append(lambda data: setter(True))
+
+
+def test_irq_raised_by_an_mmio_write_is_taken_at_the_next_instruction(asm_image):
+    import io
+
+    from emu.loader.elf import load_elf  # noqa: F401  (boot() handles images directly)
+    from emu.machine import Console, Machine
+
+    m = Machine(console=Console(io.BytesIO(), echo=False), log=io.StringIO())
+    _raise_on_uart_write(m, m.cpu.set_irq)
+    m.load(asm_image(IRQ_AT_EL1))
+    result = m.run(max_insns=100_000)
+    assert result.exit_code == 0, result
+    e = m.cpu.last_entry
+    assert (e.kind, e.from_el, e.to_el) == ("irq", 1, 1)
+    assert m.console.transcript == b"!"                 # the store happened exactly once
+
+
+def test_store_cut_short_by_an_interrupt_is_completed_once_with_writeback(asm_image):
+    """Unicorn stops inside the MMIO access; the glue finishes the instruction (writeback, PC)."""
+    import io
+
+    from emu.machine import Console, Machine
+
+    src = IRQ_AT_EL1.replace("    str     w0, [x1]                   // the test raises the IRQ line from this write",
+                             "    stp     w0, w0, [x1], #8           // two UARTDR writes? no: DR then RSR; x1 += 8")
+    assert "stp" in src
+    src = src.replace("    adr     x2, after_store\n    sub     x0, x0, x2",
+                      "    adr     x2, after_store\n    sub     x0, x0, x2\n    ldr     x3, =UART0_BASE + 8\n    sub     x3, x1, x3\n    orr     x0, x0, x3")
+    m = Machine(console=Console(io.BytesIO(), echo=False), log=io.StringIO())
+    _raise_on_uart_write(m, m.cpu.set_irq)
+    assert "ldr     x3, =UART0_BASE + 8" in src
+    m.load(asm_image(src, name="stp"))
+    result = m.run(max_insns=100_000)
+    assert result.exit_code == 0, result               # ELR right after the STP, x1 written back
+    assert m.console.transcript == b"!"                 # UARTDR written once (the pair's second word is UARTRSR)
+
+
+def test_virtual_irq_needs_hcr_imo_and_goes_to_el1(asm_image):
+    import io
+
+    from emu.machine import Console, Machine
+
+    # With IMO clear a virtual IRQ is not taken at all: the guest spins until the limit.
+    m = Machine(console=Console(io.BytesIO(), echo=False), log=io.StringIO())
+    _raise_on_uart_write(m, m.cpu.set_virq)
+    m.load(asm_image(IRQ_AT_EL1, name="no_imo"))
+    assert m.run(max_insns=20_000).exit_code == EXIT_TIMEOUT
+
+    # With IMO set it is taken to EL1's IRQ vector right after the store.
+    m = Machine(console=Console(io.BytesIO(), echo=False), log=io.StringIO())
+    _raise_on_uart_write(m, m.cpu.set_virq)
+    m.load(asm_image(IRQ_AT_EL1.replace("mov     x0, #(1 << 31)", "ldr     x0, =((1 << 31) | (1 << 4))"), name="imo"))
+    result = m.run(max_insns=100_000)
+    assert result.exit_code == 0, result
