@@ -59,7 +59,7 @@ def _add_machine_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--trace-file", default=None, metavar="FILE", help="write the trace here (default: stderr)")
     p.add_argument("-d", "--log", default="", metavar="KINDS",
                    help="device log kinds to show: guest_errors,unimp (as QEMU's -d)")
-    p.add_argument("--input", default=None, metavar="TEXT|@FILE", help="bytes for the UART to receive")
+    p.add_argument("--input", default=None, metavar="TEXT|@FILE", help="bytes for the UART to receive: TEXT (escapes allowed), @FILE, or - for stdin")
     p.add_argument("--console-file", default=None, metavar="FILE", help="also write the console here")
 
 
@@ -79,7 +79,12 @@ def _make_machine(args):
         stream = open(args.trace_file, "w") if args.trace_file else sys.stderr
         Tracer(m, cats, stream, args.trace_format)
     if args.input:
-        data = Path(args.input[1:]).read_bytes() if args.input.startswith("@") else args.input.encode().decode("unicode_escape").encode("latin-1")
+        if args.input == "-":
+            data = sys.stdin.buffer.read()
+        elif args.input.startswith("@"):
+            data = Path(args.input[1:]).read_bytes()
+        else:
+            data = args.input.encode().decode("unicode_escape").encode("latin-1")
         uart = m.devices.get("uart0")
         if uart is not None:
             uart.push_rx(data)

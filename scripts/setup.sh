@@ -14,4 +14,6 @@ if [ "${#need[@]}" -gt 0 ]; then
   $SUDO apt-get update -q
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -q --no-install-recommends "${need[@]}"
 fi
-python3 -m pip install -q -e '.[test]'
+pip_flags=(-q)
+if [ "$(id -u)" = 0 ]; then pip_flags+=(--root-user-action=ignore); fi
+python3 -m pip install "${pip_flags[@]}" -e '.[test]'

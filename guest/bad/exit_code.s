@@ -18,20 +18,7 @@ _start:
 exit_hang:
     b       exit_hang
 
-// x1 = NUL-terminated string. Leaf: clobbers x0-x3.
-bad_puts:
-    ldr     x2, =UART0_BASE
-bad_puts_next:
-    ldrb    w0, [x1], #1
-    cbz     w0, bad_puts_done
-bad_puts_wait:
-    ldr     w3, [x2, #UARTFR]
-    tst     w3, #UARTFR_TXFF
-    b.ne    bad_puts_wait
-    str     w0, [x2, #UARTDR]
-    b       bad_puts_next
-bad_puts_done:
-    ret
+    .include "bad_puts.inc"
 
 msg_bye:
     .asciz  "bye\n"

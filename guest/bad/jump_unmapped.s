@@ -15,20 +15,7 @@ _start:
     ldr     x0, =UNMAPPED_PA
     br      x0
 
-// x1 = NUL-terminated string. Leaf: clobbers x0-x3.
-bad_puts:
-    ldr     x2, =UART0_BASE
-bad_puts_next:
-    ldrb    w0, [x1], #1
-    cbz     w0, bad_puts_done
-bad_puts_wait:
-    ldr     w3, [x2, #UARTFR]
-    tst     w3, #UARTFR_TXFF
-    b.ne    bad_puts_wait
-    str     w0, [x2, #UARTDR]
-    b       bad_puts_next
-bad_puts_done:
-    ret
+    .include "bad_puts.inc"
 
 msg_jump:
     .asciz  "jump_unmapped: branch to 0xc0000000\n"
