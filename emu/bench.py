@@ -28,10 +28,12 @@ class Case:
     unit: str               # what one iteration is
     insns_per_iter: int     # for MIPS; 0 when the figure is a latency
     tenant: bool = False    # run as a tenant of the shipped hypervisor
+    time_mode: str = "deterministic"
 
 
 CASES = [
-    Case("compute", "bench_compute", "guest MIPS (4-instruction ALU loop at EL2)", 4),
+    Case("compute", "bench_compute", "guest MIPS, deterministic time (ALU loop at EL2)", 4),
+    Case("compute-rt", "bench_compute", "guest MIPS, realtime (ALU loop at EL2)", 4, time_mode="realtime"),
     Case("hvc", "bench_hvc_loop", "HVC round trip, EL1 -> EL2 -> EL1 (us)", 0),
     Case("console", "bench_console_flood", "stage-2-trapped console write, per byte (us)", 0, tenant=True),
     Case("mmio", "bench_mmio_loop", "device register read, UARTFR (us)", 0),
@@ -65,10 +67,10 @@ def _system(case: Case, images: dict[str, Image], n: int) -> Image:
     return img
 
 
-def time_ours(image: Image) -> float:
+def time_ours(image: Image, time_mode: str = "deterministic") -> float:
     from .machine import Console, Machine
 
-    m = Machine(console=Console(io.BytesIO(), echo=False))
+    m = Machine(console=Console(io.BytesIO(), echo=False), time_mode=time_mode)
     m.load(image)
     t0 = time.perf_counter()
     r = m.run()
@@ -120,7 +122,7 @@ def main(argv: list[str] | None = None) -> int:
     if not have_qemu:
         print("qemu-system-aarch64 not found: printing our figures only")
     # Iterations per emulator, sized so that the N-iteration difference dwarfs start-up noise.
-    iters = {"compute": (100_000_000, 400_000_000), "hvc": (200_000, 4_000_000),
+    iters = {"compute": (100_000_000, 400_000_000), "compute-rt": (100_000_000, 400_000_000), "hvc": (200_000, 4_000_000),
              "console": (100_000, 1_000_000), "mmio": (200_000, 10_000_000)}
     wanted = {c.strip() for c in args.cases.split(",")}
     rows = []
@@ -129,7 +131,7 @@ def main(argv: list[str] | None = None) -> int:
             if case.name not in wanted:
                 continue
             n_ours, n_qemu = (max(1, int(n * args.scale)) for n in iters[case.name])
-            ours = per_iteration(time_ours, case, images, n_ours, args.repeat)
+            ours = per_iteration(lambda im: time_ours(im, case.time_mode), case, images, n_ours, args.repeat)
             ref = per_iteration(lambda im: time_qemu(im, Path(td)), case, images, n_qemu, args.repeat) if have_qemu else None
             rows.append((case, ours, ref))
             _print_row(case, ours, ref)

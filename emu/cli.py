@@ -59,6 +59,9 @@ def _add_machine_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--trace-file", default=None, metavar="FILE", help="write the trace here (default: stderr)")
     p.add_argument("-d", "--log", default="", metavar="KINDS",
                    help="device log kinds to show: guest_errors,unimp (as QEMU's -d)")
+    p.add_argument("--time", choices=("deterministic", "realtime"), default="deterministic",
+                   help="deterministic: the counter follows retired instructions (default); "
+                        "realtime: it follows the host clock (faster)")
     p.add_argument("--input", default=None, metavar="TEXT|@FILE", help="bytes for the UART to receive: TEXT (escapes allowed), @FILE, or - for stdin")
     p.add_argument("--console-file", default=None, metavar="FILE", help="also write the console here")
 
@@ -72,7 +75,8 @@ def _make_machine(args):
     if args.console_file:
         f = open(args.console_file, "wb")
         console.listeners.append(f.write)
-    m = Machine(args.board, ram_size=args.ram, console=console)
+    m = Machine(args.board, ram_size=args.ram, console=console, time_mode=args.time)
+    sys.stderr.write(_time_banner(m) + "\n")
     m.log_kinds = {k.strip().rstrip("s") for k in args.log.split(",") if k.strip()}
     cats = {c.strip() for c in args.trace.split(",") if c.strip()}
     if cats:
@@ -89,6 +93,15 @@ def _make_machine(args):
         if uart is not None:
             uart.push_rx(data)
     return m
+
+
+def _time_banner(m) -> str:
+    from .cpu.clock import COUNTER_HZ, INSNS_PER_TICK
+
+    if m.clock.mode == "deterministic":
+        return (f"emu: deterministic time: counter {COUNTER_HZ / 1e6:g} MHz, advancing one tick per "
+                f"{INSNS_PER_TICK} instructions (a 1 GHz virtual core)")
+    return f"emu: realtime: counter {COUNTER_HZ / 1e6:g} MHz following the host clock (not reproducible)"
 
 
 def _report(result) -> int:

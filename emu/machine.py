@@ -37,10 +37,14 @@ from unicorn.arm64_const import UC_ARM64_REG_PC, UC_ARM64_REG_X0, UC_ARM64_REG_X
 
 from .board import Board, load_board
 from .cpu.core import EXCP_SMC, EXCP_UDEF, VECTOR_NAMES, Cpu, ExceptionEntry
+from .cpu.clock import COUNTER_HZ, VirtualClock
 from .cpu.esr import describe, insn_address
+from .cpu.icount import InstructionCounter
+from .cpu.timer_glue import TimerRegisters
 from .cpu.mmu import walk_stage2
 from .cpu.psci import PowerOff, psci_call
 from .cpu.semihosting import HLT_F000, SemihostExit, Semihosting
+from .devices.generic_timer import GenericTimer
 from .devices.irq import IrqLine
 from .errors import EmuError, ImageError
 from .loader.image import Image, SymbolTable
@@ -50,6 +54,9 @@ EXIT_TIMEOUT = 124      # --max-insns reached before the guest ended the run
 EXIT_GUEST_FAULT = 125  # the emulator stopped a guest that crashed or looped
 
 WFI = 0xD503207F
+PPI_HYP_TIMER = 26
+PPI_VIRT_TIMER = 27
+PPI_PHYS_TIMER = 30
 
 
 @dataclass
@@ -107,7 +114,7 @@ class GuestStopped(Exception):
 
 class Machine:
     def __init__(self, board: Board | str = "virt", *, ram_size: int | None = None,
-                 console: Console | None = None, log: TextIO | None = None):
+                 console: Console | None = None, log: TextIO | None = None, time_mode: str = "deterministic"):
         self.board = load_board(board) if isinstance(board, str) else board
         if ram_size is not None:
             self.board = self.board.with_ram_size(ram_size)
@@ -132,6 +139,17 @@ class Machine:
         self._running = False
         self._irq_stop = False
         self.semihosting = Semihosting(self.read_virtual, self.console.write)
+
+        # Virtual time: the machine owns the counter and the generic timers (emu/cpu/clock.py).
+        self.clock = VirtualClock(time_mode)
+        self.icount: InstructionCounter | None = None
+        if time_mode == "deterministic":
+            self._start_counting()
+        self.ppi_lines = {intid: IrqLine(None, f"cpu0.ppi{intid}") for intid in (PPI_HYP_TIMER, PPI_VIRT_TIMER, PPI_PHYS_TIMER)}
+        self.timer = GenericTimer(self.clock, COUNTER_HZ, self.ppi_lines[PPI_PHYS_TIMER],
+                                  self.ppi_lines[PPI_VIRT_TIMER], self.ppi_lines[PPI_HYP_TIMER])
+        self.timer_regs = TimerRegisters(uc, self.timer, self._timer_reprogrammed, self._hook_error)
+        self._budget_end: int | None = None
 
         self.mmio = MmioBus(uc, lambda va: self.read_virtual(va, 4))
         self.devices: dict[str, object] = {}
@@ -285,6 +303,36 @@ class Machine:
         self._unmapped = (kind, address, size)
         return False
 
+    def _start_counting(self) -> None:
+        if self.icount is None:
+            self.icount = InstructionCounter(self.uc)
+            if self.clock.mode == "deterministic":
+                self.clock.attach_instruction_counter(lambda: self.icount.retired)
+
+    def _hook_error(self, err: BaseException) -> None:
+        self.cpu.pending_error = err
+        self.uc.emu_stop()
+
+    def _timer_reprogrammed(self) -> None:
+        # A timer write may bring the next deadline forward: re-arm the stop for it.
+        if self._running:
+            self._arm_deadline()
+
+    def _arm_deadline(self) -> float:
+        """Arrange for the CPU to stop at the next timer deadline or the instruction budget.
+
+        Returns the wall-clock timeout in microseconds for realtime mode (0: none)."""
+        deadline = self.timer.next_deadline()
+        if self.icount is not None:
+            n = self.clock.insns_until(deadline) if deadline is not None and self.clock.mode == "deterministic" else None
+            if self._budget_end is not None:
+                left = max(0, self._budget_end - self.icount.retired)
+                n = left if n is None else min(n, left)
+            self.icount.stop_after(n)
+        if self.clock.mode == "realtime" and deadline is not None:
+            return max(1, int(self.clock.seconds_until(deadline) * 1e6))
+        return 0
+
     def _on_interrupt(self) -> None:
         # A device raised an interrupt line while the guest runs (e.g. from an MMIO write):
         # stop after the current instruction so the run loop can take it at once.
@@ -317,17 +365,22 @@ class Machine:
             self._started = True
         uc = self.uc
         self._result = None
+        if max_insns:
+            self._start_counting()
+            self._budget_end = self.icount.retired + max_insns
+        else:
+            self._budget_end = None
         try:
             while self._result is None:
+                self.timer.update()
                 if self.cpu.interrupt_pending:
                     self.cpu.deliver_interrupts()
                 pc = self.cpu.pc
                 self._unmapped = None
+                timeout_us = self._arm_deadline()
                 self._running = True
                 try:
-                    # The limit counts from the last stop; until virtual time counts retired
-                    # instructions, a run interrupted by devices may execute a little more.
-                    uc.emu_start(pc, 1, count=max_insns or 0)
+                    uc.emu_start(pc, 1, timeout=timeout_us)
                 except UcError as err:
                     self._result = self._unicorn_error(err)
                     break
@@ -338,20 +391,25 @@ class Machine:
                     raise err
                 if self._result is not None:
                     break
+                self.timer.update()
                 pc = self.cpu.pc
                 if self._irq_stop:
                     self._irq_stop = False
                     self.mmio.finish_interrupted_access()
                     continue  # stopped to take an interrupt
-                if self._is_wfi(pc - 4):
-                    if self.cpu.interrupt_pending:
-                        continue  # a pending interrupt wakes WFI, masked or not (D1.16.2)
-                    # No interrupt source can wake the core yet: the run cannot progress.
-                    self._result = RunResult(EXIT_GUEST_FAULT, "guest fault",
-                                             f"WFI with no interrupt that could wake it, {self._where()}")
-                elif max_insns:
+                if self._budget_end is not None and self.icount.retired >= self._budget_end:
                     self._result = RunResult(EXIT_TIMEOUT, "instruction limit",
                                              f"stopped after {max_insns} instructions, {self._where()}")
+                elif self._is_wfi(pc - 4):
+                    if self.cpu.interrupt_pending:
+                        continue  # a pending interrupt wakes WFI, masked or not (D1.16.2)
+                    deadline = self.timer.next_deadline()
+                    if deadline is not None:
+                        self.clock.skip_to(deadline)  # nothing to do until then: skip the wait
+                        continue
+                    # No interrupt source can wake the core: the run cannot progress.
+                    self._result = RunResult(EXIT_GUEST_FAULT, "guest fault",
+                                             f"WFI with no interrupt that could wake it, {self._where()}")
         finally:
             self.console.flush()
         return self._result

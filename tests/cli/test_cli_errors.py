@@ -16,9 +16,17 @@ def emu(*args, cwd=ROOT):
     return p.returncode, p.stdout, p.stderr
 
 
+BANNERS = ("emu: deterministic time:", "emu: realtime:")
+
+
+def without_banner(stderr: str) -> list[str]:
+    """stderr less the line that says which time mode a run uses."""
+    return [l for l in stderr.splitlines() if l.strip() and not l.startswith(BANNERS)]
+
+
 def one_line_error(stderr: str) -> str:
     assert "Traceback" not in stderr
-    lines = [l for l in stderr.splitlines() if l.strip()]
+    lines = without_banner(stderr)
     assert len(lines) == 1, stderr
     assert lines[0].startswith("emu: ")
     return lines[0]
@@ -82,14 +90,15 @@ def test_crashing_guest_gets_diagnostic_and_exit_125(built, image, expect):
 
 def test_guest_exit_code_is_returned(built):
     code, out, err = emu("run", built["bad_exit_code"])
-    assert code == 7 and "bye" in out and err == ""
+    assert code == 7 and "bye" in out and without_banner(err) == []
+    assert err.startswith("emu: deterministic time: counter 62.5 MHz")
 
 
 def test_trace_exceptions_goes_to_stderr_and_console_to_stdout(built):
     code, out, err = emu("run", built["solo"], "--trace", "exceptions")
     assert code == 0
     assert out.startswith("hyp: thin hypervisor v0, 1 tenant")
-    assert all(l.startswith("exc  ") for l in err.splitlines())
+    assert all(l.startswith("exc  ") for l in without_banner(err))
     assert "EC_HVC64" in err
 
 
@@ -113,3 +122,8 @@ def test_assembler_error_names_file_and_line(tmp_path):
     code, _, err = emu("build", "--root", tmp_path, "--out", tmp_path / "out", "bad", cwd=tmp_path)
     assert code == 2
     assert "bad.s:4:" in one_line_error(err)
+
+
+def test_realtime_mode_is_announced(built):
+    code, out, err = emu("run", built["solo"], "--time", "realtime")
+    assert code == 0 and "emu: realtime:" in err

@@ -1,0 +1,63 @@
+"""Counting retired instructions, and stopping the CPU after a given number of them.
+
+The native block hook (emu/cpu/native.py) adds each translation block's size as it starts,
+and stops emulation at the block boundary where the count reaches the limit. Without native
+code, a Python block hook does the same, much more slowly.
+"""
+
+from __future__ import annotations
+
+import ctypes
+
+from unicorn import UC_HOOK_BLOCK, Uc
+from unicorn.unicorn_py3.unicorn import uc_hook_h, uclib
+
+from . import native
+
+NO_LIMIT = (1 << 64) - 1
+
+
+class InstructionCounter:
+    def __init__(self, uc: Uc):
+        self.uc = uc
+        self.native = native.available()
+        self._c = native.BlockCounter(0, NO_LIMIT, native.uc_emu_stop_address() if self.native else 0, 0)
+        self._hh = uc_hook_h()
+        if self.native:
+            cb = ctypes.c_void_p(native.block_hook_address())
+            user = ctypes.c_void_p(ctypes.addressof(self._c))
+            err = uclib.uc_hook_add(uc._uch, ctypes.byref(self._hh), UC_HOOK_BLOCK, cb, user,
+                                    ctypes.c_uint64(1), ctypes.c_uint64(0))
+            if err:
+                raise RuntimeError(f"uc_hook_add(UC_HOOK_BLOCK) failed ({err})")
+        else:
+            uc.hook_add(UC_HOOK_BLOCK, self._py_block)
+
+    def _py_block(self, uc: Uc, _addr: int, size: int, _ud) -> None:
+        c = self._c
+        c.count += size
+        if c.count >= c.limit:
+            c.stopped = 1
+            uc.emu_stop()
+
+    @property
+    def retired(self) -> int:
+        """Instructions executed so far (whole translation blocks, A64: 4 bytes each)."""
+        return self._c.count // 4
+
+    def stop_after(self, insns: int | None) -> None:
+        """Stop at the first block boundary at or after ``insns`` more instructions (None: never)."""
+        self._c.limit = NO_LIMIT if insns is None else self._c.count + 4 * max(0, insns)
+        self._c.stopped = 0
+
+    def stop_soon(self) -> None:
+        """Stop at the next block boundary."""
+        self._c.limit = self._c.count
+
+    @property
+    def limit_reached(self) -> bool:
+        return bool(self._c.stopped)
+
+    def set_retired(self, insns: int) -> None:
+        """Restore a count (snapshots)."""
+        self._c.count = 4 * insns

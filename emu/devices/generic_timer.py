@@ -1,0 +1,150 @@
+"""Arm generic timers of one core (Arm DDI 0487, D11 "The Generic Timer in AArch64 state").
+
+Interface: system registers, not MMIO; the CPU glue hands over every MRS/MSR of a CRn == 14
+register. Outputs: one level IRQ line per timer: EL1 physical (CNTP, PPI 30), EL1 virtual
+(CNTV, PPI 27), EL2 physical (CNTHP, PPI 26). Input: the system counter (a VirtualClock).
+
+Each timer has CTL (ENABLE, IMASK, ISTATUS), CVAL and the TVAL view of CVAL (a signed 32-bit
+down-counter: reads give CVAL - now, writes set CVAL = now + sign-extended value). The
+virtual counter is the physical one minus CNTVOFF_EL2. The output is asserted while
+ENABLE && ISTATUS && !IMASK; ISTATUS is true while the counter has reached CVAL.
+
+Not modelled: the EL2 virtual timer (FEAT_VHE), the secure physical timer, event streams
+(CNTKCTL.EVNTEN), and trapping EL0/EL1 accesses by CNTKCTL_EL1/CNTHCTL_EL2: those registers
+are stored and read back, but do not trap.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from .irq import IrqLine
+
+CTL_ENABLE = 1 << 0
+CTL_IMASK = 1 << 1
+CTL_ISTATUS = 1 << 2
+
+MASK64 = (1 << 64) - 1
+
+
+@dataclass
+class _Timer:
+    name: str
+    line: IrqLine
+    virtual: bool
+    ctl: int = 0
+    cval: int = 0
+
+
+class GenericTimer:
+    def __init__(self, clock, frequency: int, phys_irq: IrqLine, virt_irq: IrqLine, hyp_irq: IrqLine):
+        self.clock = clock
+        self.frequency = frequency
+        self.cntvoff = 0
+        self.cntkctl = 0
+        self.cnthctl = 0x3  # EL1PCTEN | EL1PCEN: EL1 may use the physical counter and timer
+        self.timers = {
+            "CNTP": _Timer("CNTP", phys_irq, False),
+            "CNTV": _Timer("CNTV", virt_irq, True),
+            "CNTHP": _Timer("CNTHP", hyp_irq, False),
+        }
+
+    # -- counter views --------------------------------------------------------------------------
+
+    def physical(self) -> int:
+        return self.clock.now()
+
+    def virtual(self) -> int:
+        return (self.clock.now() - self.cntvoff) & MASK64
+
+    def _count(self, t: _Timer) -> int:
+        return self.virtual() if t.virtual else self.physical()
+
+    # -- system registers -----------------------------------------------------------------------
+
+    def read(self, name: str) -> int:
+        if name == "CNTPCT_EL0":
+            return self.physical()
+        if name == "CNTVCT_EL0":
+            return self.virtual()
+        if name == "CNTFRQ_EL0":
+            return self.frequency
+        if name == "CNTVOFF_EL2":
+            return self.cntvoff
+        if name == "CNTKCTL_EL1":
+            return self.cntkctl
+        if name == "CNTHCTL_EL2":
+            return self.cnthctl
+        t, field = self._decode(name)
+        if field == "CTL":
+            return t.ctl | (CTL_ISTATUS if self._istatus(t) else 0)
+        if field == "CVAL":
+            return t.cval
+        return (t.cval - self._count(t)) & 0xFFFFFFFF  # TVAL
+
+    def write(self, name: str, value: int) -> None:
+        value &= MASK64
+        if name == "CNTVOFF_EL2":
+            self.cntvoff = value
+        elif name == "CNTKCTL_EL1":
+            self.cntkctl = value & 0x3FF
+        elif name == "CNTHCTL_EL2":
+            self.cnthctl = value & 0xFF
+        elif name == "CNTFRQ_EL0":
+            self.frequency = value & 0xFFFFFFFF  # firmware may set it; the counter rate stays
+        elif name in ("CNTPCT_EL0", "CNTVCT_EL0"):
+            return  # read-only
+        else:
+            t, field = self._decode(name)
+            if field == "CTL":
+                t.ctl = value & (CTL_ENABLE | CTL_IMASK)
+            elif field == "CVAL":
+                t.cval = value
+            else:  # TVAL: CVAL = count + SignExtend(TVAL[31:0])
+                tval = value & 0xFFFFFFFF
+                if tval & 0x80000000:
+                    tval -= 1 << 32
+                t.cval = (self._count(t) + tval) & MASK64
+        self.update()
+
+    @staticmethod
+    def _split(name: str) -> tuple[str, str]:
+        # "CNTHP_TVAL_EL2" -> ("CNTHP", "TVAL")
+        parts = name.split("_")
+        return parts[0], parts[1]
+
+    def _decode(self, name: str) -> tuple[_Timer, str]:
+        timer, field = self._split(name)
+        return self.timers[timer], field
+
+    # -- outputs and deadlines --------------------------------------------------------------------
+
+    def _istatus(self, t: _Timer) -> bool:
+        return bool(t.ctl & CTL_ENABLE) and self._count(t) >= t.cval
+
+    def update(self) -> None:
+        """Recompute every timer's output from the counter now."""
+        for t in self.timers.values():
+            t.line.set(self._istatus(t) and not t.ctl & CTL_IMASK)
+
+    def next_deadline(self) -> int | None:
+        """Physical counter value at which the next enabled, unmasked timer will fire."""
+        best = None
+        for t in self.timers.values():
+            if t.ctl & CTL_ENABLE and not t.ctl & CTL_IMASK and not t.line.level:
+                at = (t.cval + self.cntvoff) & MASK64 if t.virtual else t.cval
+                best = at if best is None else min(best, at)
+        return best
+
+    def state(self) -> dict:
+        return {"cntvoff": self.cntvoff, "cntkctl": self.cntkctl, "cnthctl": self.cnthctl,
+                "timers": {n: {"ctl": t.ctl, "cval": t.cval} for n, t in self.timers.items()}}
+
+    def from_state(self, state: dict) -> None:
+        self.cntvoff = state["cntvoff"]
+        self.cntkctl = state["cntkctl"]
+        self.cnthctl = state["cnthctl"]
+        for n, s in state["timers"].items():
+            self.timers[n].ctl = s["ctl"]
+            self.timers[n].cval = s["cval"]
+        self.update()
