@@ -61,9 +61,13 @@ PPI_PHYS_TIMER = 30
 
 @dataclass
 class RunResult:
-    exit_code: int
+    exit_code: int | None     # None when the run was paused (pause()), not ended
     reason: str
     diagnostic: str | None = None
+
+    @property
+    def paused(self) -> bool:
+        return self.exit_code is None
 
 
 class Console:
@@ -340,6 +344,11 @@ class Machine:
             self._irq_stop = True
             if not self.mmio.stop_after_access():
                 self.uc.emu_stop()
+
+    def pause(self, reason: str = "paused") -> None:
+        """Stop the run at the next safe point; run() returns a paused RunResult and a later
+        run() resumes. Safe to call from hooks, observers and other threads (Ctrl-C)."""
+        self._finish(RunResult(None, reason))
 
     def _finish(self, result: RunResult) -> None:
         if self._result is None:

@@ -361,3 +361,32 @@ def test_virtual_irq_needs_hcr_imo_and_goes_to_el1(asm_image):
     m.load(asm_image(IRQ_AT_EL1.replace("mov     x0, #(1 << 31)", "ldr     x0, =((1 << 31) | (1 << 4))"), name="imo"))
     result = m.run(max_insns=100_000)
     assert result.exit_code == 0, result
+
+
+def test_pause_from_a_code_hook_stops_before_that_instruction_and_run_resumes(asm_image):
+    import io
+
+    from unicorn import UC_HOOK_CODE
+
+    from emu.machine import Console, Machine
+
+    img = asm_image("""
+    .include "smccc.inc"
+_start:
+    mov     x0, #1
+stop_here:
+    mov     x0, #2
+    ldr     w0, =PSCI_SYSTEM_OFF
+    smc     #0
+""")
+    m = Machine(console=Console(io.BytesIO(), echo=False), log=io.StringIO())
+    m.load(img)
+    at = img.symbols["stop_here"]
+    h = m.uc.hook_add(UC_HOOK_CODE, lambda uc, addr, size, ud: m.pause("breakpoint"), None, at, at)
+    r = m.run()
+    assert r.paused and r.reason == "breakpoint"
+    from unicorn.arm64_const import UC_ARM64_REG_X0
+    assert m.cpu.pc == at and m.uc.reg_read(UC_ARM64_REG_X0) == 1
+    m.uc.hook_del(h)
+    r = m.run()
+    assert r.exit_code == 0 and not r.paused
