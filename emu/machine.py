@@ -327,6 +327,13 @@ class Machine:
 
         Returns the wall-clock timeout in microseconds for realtime mode (0: none)."""
         deadline = self.timer.next_deadline()
+        if self.cpu.interrupt_pending:
+            # An interrupt is pending but masked (PSTATE.I/F, routing, the current EL). Unmasking
+            # (MSR DAIFClr, ERET to a lower EL) happens inside translated code, so look again
+            # after every translation block until it is taken or withdrawn.
+            self._start_counting()
+            self.icount.stop_soon()
+            return 0
         if self.icount is not None:
             n = self.clock.insns_until(deadline) if deadline is not None and self.clock.mode == "deterministic" else None
             if self._budget_end is not None:

@@ -35,10 +35,11 @@ class InstructionCounter:
 
     def _py_block(self, uc: Uc, _addr: int, size: int, _ud) -> None:
         c = self._c
-        c.count += size
         if c.count >= c.limit:
             c.stopped = 1
             uc.emu_stop()
+        else:
+            c.count += size
 
     @property
     def retired(self) -> int:
@@ -46,13 +47,14 @@ class InstructionCounter:
         return self._c.count // 4
 
     def stop_after(self, insns: int | None) -> None:
-        """Stop at the first block boundary at or after ``insns`` more instructions (None: never)."""
-        self._c.limit = NO_LIMIT if insns is None else self._c.count + 4 * max(0, insns)
+        """Stop at the first block boundary once ``insns`` more instructions have run (None:
+        never). At least one block runs: a limit of 0 means "after the next block"."""
+        self._c.limit = NO_LIMIT if insns is None else self._c.count + max(1, 4 * insns)
         self._c.stopped = 0
 
     def stop_soon(self) -> None:
-        """Stop at the next block boundary."""
-        self._c.limit = self._c.count
+        """Stop at the next block boundary, after the block being executed (or the first one)."""
+        self._c.limit = self._c.count + 1
 
     @property
     def limit_reached(self) -> bool:

@@ -5,7 +5,8 @@ runs very often but rarely has work to do, so they are done in machine code gene
 Keystone (no compiler needed) and Python is reached only when there is work:
 
 - **Instruction counting** (``UC_HOOK_BLOCK``): adds each translation block's size to a
-  counter and calls ``uc_emu_stop`` once the count reaches a limit. This is how virtual time
+  counter as the block starts; a block that starts once the count has reached the limit is
+  not counted and calls ``uc_emu_stop`` instead, which stops before it runs. This is how virtual time
   advances deterministically at about 60% of free-running speed, where Unicorn's own
   ``count`` option (a hook per instruction) runs at about 15%. The count is per block: a block
   cut short by an exception still counts whole, the same way on every run.
@@ -47,11 +48,12 @@ class SysregFilter(ctypes.Structure):
 _X86_64 = {
     # block hook (rdi=uc, rsi=address, edx=size, rcx=user)
     "block": """
-        mov eax, edx
-        add rax, qword ptr [rcx]
-        mov qword ptr [rcx], rax
+        mov rax, qword ptr [rcx]
         cmp rax, qword ptr [rcx + 8]
         jae block_stop
+        mov r8d, edx
+        add rax, r8
+        mov qword ptr [rcx], rax
         ret
     block_stop:
         mov qword ptr [rcx + 24], 1
@@ -75,11 +77,11 @@ _AARCH64 = {
     # block hook (x0=uc, x1=address, w2=size, x3=user)
     "block": """
         ldr x4, [x3]
-        add x4, x4, w2, uxtw
-        str x4, [x3]
         ldr x5, [x3, #8]
         cmp x4, x5
         b.hs block_stop
+        add x4, x4, w2, uxtw
+        str x4, [x3]
         ret
     block_stop:
         mov x6, #1

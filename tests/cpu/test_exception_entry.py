@@ -390,3 +390,44 @@ stop_here:
     m.uc.hook_del(h)
     r = m.run()
     assert r.exit_code == 0 and not r.paused
+
+
+def test_masked_irq_is_taken_as_soon_as_the_guest_unmasks_it(asm_image):
+    import io
+
+    from emu.machine import Console, Machine
+
+    src = """
+    .include "board.inc"
+    .include "smccc.inc"
+_start:
+    adr     x0, vectors
+    msr     vbar_el2, x0
+    ldr     x0, =((1 << 31) | (1 << 4))   // RW, IMO: physical IRQs go to EL2
+    msr     hcr_el2, x0
+    ldr     x1, =UART0_BASE
+    mov     w0, #0x21
+    str     w0, [x1]                      // the IRQ line rises here, masked at EL2 (DAIF.I)
+    mov     x2, #0
+    add     x2, x2, #1
+    add     x2, x2, #1
+    msr     daifclr, #2                   // unmask: taken right here
+unmasked:
+    add     x2, x2, #1
+    b       .
+    .balign 0x800
+vectors:
+    .skip   0x280
+irq_cur_spx:
+    mrs     x0, elr_el2
+    adr     x3, unmasked
+    sub     x0, x0, x3
+    cmp     x2, #2                        // both adds ran, the third did not
+    cset    x4, ne
+    orr     x0, x0, x4
+""" + EXIT_WITH_X0
+    m = Machine(console=Console(io.BytesIO(), echo=False), log=io.StringIO())
+    _raise_on_uart_write(m, m.cpu.set_irq)
+    m.load(asm_image(src, name="unmask"))
+    result = m.run(max_insns=100_000)
+    assert result.exit_code == 0, result
