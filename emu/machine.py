@@ -158,8 +158,13 @@ class Machine:
         self.mmio = MmioBus(uc, lambda va: self.read_virtual(va, 4))
         self.devices: dict[str, object] = {}
         self.irq_lines: dict[int, IrqLine] = {}
+        self.gic = None
+        if self.board.interrupt_controller is not None:
+            self._attach_gic(self.board.interrupt_controller)
         for spec in self.board.devices:
             self._attach_device(spec)
+        for intid, line in self.ppi_lines.items():
+            self._connect_irq(intid, line, cpu=0)
 
         self._unmapped: tuple[str, int, int] | None = None
         uc.hook_add(UC_HOOK_MEM_READ_UNMAPPED | UC_HOOK_MEM_WRITE_UNMAPPED | UC_HOOK_MEM_FETCH_UNMAPPED,
@@ -189,14 +194,38 @@ class Machine:
         if kind in self.log_kinds:
             self._log.write(f"emu: {source}: {kind}: {message}\n")
 
+    def _attach_gic(self, spec) -> None:
+        if spec.model != "gicv2":
+            raise EmuError(f"board '{self.board.name}': unknown interrupt controller '{spec.model}'")
+        from .devices.gicv2 import Gicv2
+
+        gic = Gicv2(num_cpus=1, num_spis=spec.num_spis, current_cpu=lambda: 0, log=self.device_log)
+        for frame, base in spec.frames.items():
+            dev = getattr(gic, frame)
+            self.mmio.map(base, dev.SIZE, dev)
+        out = gic.outputs[0]
+        for line, sink in ((out.irq, self.cpu.set_irq), (out.fiq, self.cpu.set_fiq),
+                           (out.virq, self.cpu.set_virq), (out.vfiq, self.cpu.set_vfiq)):
+            line.connect(sink)
+            sink(line.level)
+        self.gic = gic
+
+    def _connect_irq(self, intid: int, line: IrqLine, cpu: int | None = None) -> None:
+        """Wire a device's output to the GIC input ``intid`` (a PPI of ``cpu``, or an SPI)."""
+        if self.gic is None:
+            return  # no interrupt controller: the line keeps its level for whoever looks
+        target = self.gic.input_line(intid, cpu)
+        line.connect(target.set)
+        target.set(line.level)
+
     def _attach_device(self, spec) -> None:
         factory = DEVICE_MODELS.get(spec.model)
         if factory is None:
             raise EmuError(f"board '{self.board.name}': unknown device model '{spec.model}'")
         line = IrqLine(None, f"{spec.name}.irq")
         if spec.irq is not None:
-            # No interrupt controller yet: the line keeps its level for whoever connects later.
             self.irq_lines[spec.irq] = line
+            self._connect_irq(spec.irq, line)
         dev = factory(spec, line, self)
         self.devices[spec.name] = dev
         self.mmio.map(spec.base, spec.size, dev)

@@ -33,6 +33,15 @@ class DeviceSpec:
 
 
 @dataclass(frozen=True)
+class InterruptControllerSpec:
+    """The GIC: its model and where each of its frames sits (GICD, GICC, GICH, GICV)."""
+
+    model: str
+    frames: dict[str, int]
+    num_spis: int = 256
+
+
+@dataclass(frozen=True)
 class Board:
     name: str
     description: str
@@ -40,6 +49,7 @@ class Board:
     cores: int
     memory: dict[str, MemoryRegion]
     devices: list[DeviceSpec]
+    interrupt_controller: InterruptControllerSpec | None = None
 
     @property
     def ram(self) -> MemoryRegion:
@@ -48,7 +58,7 @@ class Board:
     def with_ram_size(self, size: int) -> "Board":
         mem = dict(self.memory)
         mem["ram"] = MemoryRegion("ram", self.ram.base, size, self.ram.access)
-        return Board(self.name, self.description, self.cpu, self.cores, mem, self.devices)
+        return Board(self.name, self.description, self.cpu, self.cores, mem, self.devices, self.interrupt_controller)
 
 
 def load_board(name_or_path: str = "virt") -> Board:
@@ -70,7 +80,12 @@ def load_board(name_or_path: str = "virt") -> Board:
                    for d in data.get("device", [])]
         if "ram" not in memory:
             raise KeyError("memory.ram")
+        ic = data.get("interrupt_controller")
+        gic = None
+        if ic is not None:
+            gic = InterruptControllerSpec(ic["model"], {k: int(v) for k, v in ic["frames"].items()},
+                                          int(ic.get("num_spis", 256)))
         return Board(data["name"], data.get("description", ""), data.get("cpu", "cortex-a53"),
-                     int(data.get("cores", 1)), memory, devices)
+                     int(data.get("cores", 1)), memory, devices, gic)
     except (tomllib.TOMLDecodeError, KeyError, TypeError, ValueError) as exc:
         raise EmuError(f"board '{name_or_path}': malformed description ({exc})") from None
