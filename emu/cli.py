@@ -54,9 +54,11 @@ def _add_machine_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--ram", type=_size, default=None, help="RAM size, e.g. 512M (default: the board's)")
     p.add_argument("--max-insns", type=_int, default=None, metavar="N",
                    help="stop after N instructions (exit code 124)")
-    p.add_argument("--trace", default="", metavar="CATS", help="comma list of trace categories: exceptions")
+    p.add_argument("--trace", default="", metavar="CATS", help="comma list of trace categories: exceptions, irq, hypercalls, mmio, tenants")
     p.add_argument("--trace-format", choices=("text", "json"), default="text")
     p.add_argument("--trace-file", default=None, metavar="FILE", help="write the trace here (default: stderr)")
+    p.add_argument("--timeline", default=None, metavar="FILE",
+                   help="write a Chrome/Perfetto trace of ELs, tenants, traps and interrupts")
     p.add_argument("-d", "--log", default="", metavar="KINDS",
                    help="device log kinds to show: guest_errors,unimp (as QEMU's -d)")
     p.add_argument("--time", choices=("deterministic", "realtime"), default="deterministic",
@@ -78,10 +80,9 @@ def _make_machine(args):
     m = Machine(args.board, ram_size=args.ram, console=console, time_mode=args.time)
     sys.stderr.write(_time_banner(m) + "\n")
     m.log_kinds = {k.strip().rstrip("s") for k in args.log.split(",") if k.strip()}
-    cats = {c.strip() for c in args.trace.split(",") if c.strip()}
-    if cats:
+    if args.trace.strip():
         stream = open(args.trace_file, "w") if args.trace_file else sys.stderr
-        Tracer(m, cats, stream, args.trace_format)
+        Tracer(m, args.trace, stream, args.trace_format)
     if args.input:
         if args.input == "-":
             data = sys.stdin.buffer.read()
@@ -119,7 +120,21 @@ def cmd_run(args) -> int:
         image = pack_system(image, tenants)
     m = _make_machine(args)
     m.load(image)
-    return _report(m.run(max_insns=args.max_insns))
+    return _run(m, args)
+
+
+def _run(m, args) -> int:
+    """Run a loaded machine as the options say; write the timeline, report, return the code."""
+    timeline = None
+    if args.timeline:
+        from .debug.timeline import Timeline
+
+        timeline = Timeline(m)
+        timeline.hook_erets()
+    result = m.run(max_insns=args.max_insns)
+    if timeline is not None:
+        timeline.write(args.timeline)
+    return _report(result)
 
 
 def cmd_build(args) -> int:
@@ -137,8 +152,8 @@ def cmd_demo(args) -> int:
     built = build(root, out, names=["demo"])
     m = _make_machine(args)
     m.load(load_elf(str(built["demo"])))
-    result = m.run(max_insns=args.max_insns)
-    code = _report(result)
+    code = _run(m, args)
+    result = m.last_result
     text = m.console.text
     # What the demo is meant to show: the attacker contained, the other tenants finishing.
     contained = "stage-2 violation" in text and "attacker" in text

@@ -100,7 +100,7 @@ class Console:
 def _make_pl011(spec, irq: IrqLine, machine: "Machine"):
     from .devices.pl011 import Pl011
 
-    return Pl011(irq=irq, tx=machine.console.write, log=machine.device_log)
+    return Pl011(irq=irq, tx=machine.console.write, log=machine.device_log, name=spec.name)
 
 
 # Device models by the name a board file uses. Each factory gets its spec, its IRQ output and
@@ -249,6 +249,28 @@ class Machine:
         self.tenants.extend(tenants)
         if self.entry is None:
             self.entry = image.entry
+
+    def mmio_devices(self) -> list[tuple[str, object]]:
+        """Every MMIO device model, by name (GIC frames as gic.gicd, ...)."""
+        out = list(self.devices.items())
+        if self.gic is not None:
+            out += [(f"gic.{f}", getattr(self.gic, f)) for f in self.board.interrupt_controller.frames]
+        return out
+
+    def tenant_name(self) -> str | None:
+        """The tenant whose RAM the current stage-2 tables map at its IPA base, if any."""
+        if not self.tenants or not self.cpu.read_sysreg("HCR_EL2") & 1:
+            return None
+        vttbr = self.cpu.read_sysreg("VTTBR_EL2")
+        cache = self.__dict__.setdefault("_tenant_by_vttbr", {})
+        if vttbr not in cache:
+            name = None
+            for t in self.tenants:
+                if self.translate(t.ipa, el=1) == t.pa:
+                    name = t.name
+                    break
+            cache[vttbr] = name
+        return cache[vttbr]
 
     # -- memory as the guest sees it --------------------------------------------------------------
 
@@ -457,6 +479,7 @@ class Machine:
                                              f"WFI with no interrupt that could wake it, {self._where()}")
         finally:
             self.console.flush()
+        self.last_result = self._result
         return self._result
 
     def _is_wfi(self, addr: int) -> bool:

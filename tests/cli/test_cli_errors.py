@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import shutil
 import subprocess
 import sys
@@ -98,7 +99,7 @@ def test_trace_exceptions_goes_to_stderr_and_console_to_stdout(built):
     code, out, err = emu("run", built["solo"], "--trace", "exceptions")
     assert code == 0
     assert out.startswith("hyp: thin hypervisor v0, 1 tenant")
-    assert all(l.startswith("exc  ") for l in without_banner(err))
+    assert all(re.match(r"^ *[0-9.]+us exc  EL[0-3]->EL[0-3] ", l) for l in without_banner(err))
     assert "EC_HVC64" in err
 
 

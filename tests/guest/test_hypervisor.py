@@ -59,7 +59,7 @@ def test_exception_trace_names_ec_and_tenant_symbols(built):
     _, _, trace = boot(built["demo"], trace={"exceptions"})
     tl = trace.splitlines()
     hvc = [l for l in tl if "EC_HVC64" in l]
-    assert hvc and all(l.startswith("exc  EL1->EL2") for l in hvc)
+    assert hvc and all("us exc  EL1->EL2 " in l for l in hvc)
     uart = [l for l in tl if "EC_DABT_LOW" in l and "FAR=0x9000000" in l]
     assert uart and "write" in uart[0] and "HPFAR=0x90000" in uart[0] and "strb w0, [x9]" in uart[0]
     assert "<hello:" in uart[0]                        # EL1 PCs are named in the tenant's own symbols

@@ -1,0 +1,111 @@
+"""A timeline of a run in the Chrome trace-event format, which Perfetto and chrome://tracing open.
+
+Per core, two tracks: one shows which exception level and tenant ran (spans "EL2 hyp",
+"EL1 hello", ...), the other one slice per trap to EL2 (from the exception entry to the ERET
+that ends it), named by its exception class; interrupts are instant events. Time is virtual
+time in microseconds (deterministic mode: reproducible).
+
+Returns to a lower EL are seen by hooking the ERET instructions of the loaded images (found by
+scanning their executable segments), so the cost is one Python call per ERET, only while a
+timeline is being recorded.
+"""
+
+from __future__ import annotations
+
+import json
+import struct
+from typing import TYPE_CHECKING
+
+from unicorn import UC_HOOK_CODE
+from unicorn.arm64_const import UC_ARM64_REG_PC
+
+from ..cpu.core import ExceptionEntry
+from ..cpu.esr import ec_name, ec_of
+from .trace import virtual_ns
+
+if TYPE_CHECKING:
+    from ..machine import Machine
+
+ERET = 0xD69F03E0
+PID = 1
+
+
+class Timeline:
+    def __init__(self, machine: "Machine"):
+        self.m = machine
+        self.events: list[dict] = [
+            {"ph": "M", "pid": PID, "name": "process_name", "args": {"name": "emu"}},
+            {"ph": "M", "pid": PID, "tid": 0, "name": "thread_name", "args": {"name": "cpu0: EL / tenant"}},
+            {"ph": "M", "pid": PID, "tid": 1, "name": "thread_name", "args": {"name": "cpu0: traps to EL2"}},
+        ]
+        self._span: tuple[str, float] | None = None    # (name, start us) on track 0
+        self._trap: tuple[str, float, dict] | None = None
+        machine.cpu.observers.append(self.on_exception)
+        self._hooks = []
+        self._hooked: set[int] = set()
+
+    def hook_erets(self) -> None:
+        """Hook every ERET in the loaded images' executable segments (call after loading)."""
+        for image in self.m.images:
+            for seg in image.segments:
+                if "x" not in seg.flags:
+                    continue
+                data = seg.data
+                for off in range(0, len(data) - 3, 4):
+                    if struct.unpack_from("<I", data, off)[0] == ERET:
+                        addr = seg.addr + off
+                        if addr not in self._hooked:
+                            self._hooked.add(addr)
+                            self._hooks.append(self.m.uc.hook_add(UC_HOOK_CODE, self._on_eret, None, addr, addr))
+
+    def _now(self) -> float:
+        return round(virtual_ns(self.m) / 1000.0, 3)
+
+    def _open(self, name: str) -> None:
+        now = self._now()
+        if self._span is not None:
+            start = self._span[1]
+            self.events.append({"ph": "X", "pid": PID, "tid": 0, "name": self._span[0], "ts": start,
+                                "dur": round(max(0.0, now - start), 3), "cat": "el"})
+        self._span = (name, now)
+
+    def _context(self, el: int) -> str:
+        if el == 2:
+            return "EL2 hyp"
+        name = self.m.tenant_name()
+        return f"EL{el} {name}" if name else f"EL{el}"
+
+    def on_exception(self, e: ExceptionEntry) -> None:
+        now = self._now()
+        if e.kind in ("irq", "fiq"):
+            self.events.append({"ph": "i", "pid": PID, "tid": 0, "s": "t", "ts": now, "cat": "irq",
+                                "name": f"{e.kind.upper()} EL{e.from_el}->EL{e.to_el}", "args": {"elr": hex(e.elr)}})
+        if self._span is None:
+            self._span = (self._context(e.from_el), 0.0)
+        if e.to_el != e.from_el:
+            name = ec_name(ec_of(e.esr)) if e.kind == "sync" else e.kind.upper()
+            self._trap = (name, now, {"esr": hex(e.esr), "elr": hex(e.elr), "from": self._span[0]})
+            self._open(self._context(e.to_el))
+
+    def _on_eret(self, uc, addr: int, size: int, _ud) -> None:
+        spsr = self.m.cpu.read_sysreg("SPSR_EL2") if self.m.cpu.el == 2 else self.m.cpu.read_sysreg("SPSR_EL1")
+        target = (spsr >> 2) & 3
+        now = self._now()
+        if self._trap is not None and self.m.cpu.el == 2:
+            name, start, args = self._trap
+            self.events.append({"ph": "X", "pid": PID, "tid": 1, "name": name, "ts": start,
+                                "dur": round(max(0.0, now - start), 3), "cat": "trap", "args": args})
+            self._trap = None
+        if self._span is None:
+            self._span = (self._context(self.m.cpu.el), 0.0)
+        self._open(self._context(target))
+
+    def finish(self) -> dict:
+        self._open("end")
+        self._span = None
+        return {"traceEvents": self.events, "displayTimeUnit": "ns",
+                "otherData": {"clock": self.m.clock.mode, "unit": "virtual microseconds"}}
+
+    def write(self, path: str) -> None:
+        with open(path, "w") as f:
+            json.dump(self.finish(), f)
