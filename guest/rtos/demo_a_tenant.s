@@ -1,0 +1,5 @@
+// demo_a_tenant: rtos_demo_a (demo_a.s) built to run under our hypervisor. The program is
+// the same; a tenant has no semihosting, so it powers off with PSCI SYSTEM_OFF over HVC.
+
+.equ EXIT_VIA_HVC,      1
+.include "demo_a.s"
