@@ -112,6 +112,16 @@ def _report(result) -> int:
 
 
 def cmd_run(args) -> int:
+    if args.restore:
+        if args.image or args.tenant:
+            raise EmuError("--restore starts from the snapshot: give no IMAGE or --tenant with it")
+        from .snapshot import restore
+
+        m = _make_machine(args)
+        restore(m, args.restore)
+        return _run(m, args)
+    if not args.image:
+        raise EmuError("run: give an IMAGE (or --restore FILE)")
     image = _load_image(args.image, args.raw)
     if args.tenant:
         from .build.manifest import pack_system
@@ -120,7 +130,31 @@ def cmd_run(args) -> int:
         image = pack_system(image, tenants)
     m = _make_machine(args)
     m.load(image)
+    if args.snapshot_at:
+        _snapshot_when(m, *args.snapshot_at)
     return _run(m, args)
+
+
+def _snapshot_when(m, trigger: str, path: str) -> None:
+    """Arrange the first part of a run to stop at the trigger; _run saves and goes on."""
+    import re
+
+    try:
+        m.snapshot_plan = ("insns", int(trigger, 0), path)
+        return
+    except ValueError:
+        pass
+    try:
+        pattern = re.compile(trigger)
+    except re.error as err:
+        raise EmuError(f"--snapshot-at: bad regular expression {trigger!r}: {err}") from None
+    m.snapshot_plan = ("regex", pattern, path)
+
+    def watch(_data: bytes) -> None:
+        if m.snapshot_plan is not None and pattern.search(m.console.text):
+            m.pause("snapshot")
+
+    m.console.listeners.append(watch)
 
 
 def _run(m, args) -> int:
@@ -131,7 +165,22 @@ def _run(m, args) -> int:
 
         timeline = Timeline(m)
         timeline.hook_erets()
-    result = m.run(max_insns=args.max_insns)
+    plan = getattr(m, "snapshot_plan", None)
+    if plan is not None:
+        from .snapshot import save
+
+        kind, trigger, path = plan
+        first = m.run(max_insns=trigger, pause_at_limit=True) if kind == "insns" else m.run(max_insns=args.max_insns)
+        m.snapshot_plan = None
+        if first.paused:
+            save(m, path)
+            sys.stderr.write(f"emu: snapshot saved to {path}\n")
+            result = m.run(max_insns=args.max_insns)
+        else:
+            sys.stderr.write(f"emu: the run ended before the snapshot trigger; no snapshot saved\n")
+            result = first
+    else:
+        result = m.run(max_insns=args.max_insns)
     if timeline is not None:
         timeline.write(args.timeline)
     return _report(result)
@@ -176,7 +225,10 @@ def build_parser() -> argparse.ArgumentParser:
     sub = p.add_subparsers(dest="command", required=True)
 
     r = sub.add_parser("run", help="run an image headless; the exit code is the guest's")
-    r.add_argument("image", help="ELF image (or raw binary with --raw ADDR)")
+    r.add_argument("image", nargs="?", help="ELF image (or raw binary with --raw ADDR)")
+    r.add_argument("--snapshot-at", nargs=2, metavar=("INSNS|REGEX", "FILE"), default=None,
+                   help="save a snapshot after INSNS instructions, or when the console matches REGEX")
+    r.add_argument("--restore", default=None, metavar="FILE", help="start from a snapshot instead of IMAGE")
     r.add_argument("--raw", type=_int, default=None, metavar="ADDR", help="IMAGE is a raw binary loaded at ADDR")
     r.add_argument("--tenant", action="append", default=[], metavar="ELF",
                    help="run IMAGE as the hypervisor with this tenant (repeatable)")

@@ -250,6 +250,23 @@ class Machine:
         if self.entry is None:
             self.entry = image.entry
 
+    def ram_view(self) -> memoryview:
+        """RAM as a read-only view of the host memory behind it (snapshots)."""
+        return memoryview(self._ram_backing[0]).toreadonly()
+
+    def symbols_dict(self) -> dict[str, int]:
+        out: dict[str, int] = {}
+        for image in self.images:
+            out.update(image.symbols)
+        return out
+
+    def restore_symbols(self, symbols: dict[str, int], tenants: list[dict]) -> None:
+        from .build.manifest import TenantPlacement
+
+        self.symbols.add(symbols)
+        self.images.append(Image("snapshot", self.entry or 0, [], symbols))
+        self.tenants = [TenantPlacement(**t) for t in tenants]
+
     def mmio_devices(self) -> list[tuple[str, object]]:
         """Every MMIO device model, by name (GIC frames as gic.gicd, ...)."""
         out = list(self.devices.items())
@@ -411,7 +428,9 @@ class Machine:
     def _finish(self, result: RunResult) -> None:
         if self._result is None:
             self._result = result
-        self.uc.emu_stop()
+        # Inside a device access, stop right after it (the run loop completes the instruction).
+        if not self.mmio.stop_after_access():
+            self.uc.emu_stop()
 
     def _fault(self, what: str) -> None:
         self._finish(RunResult(EXIT_GUEST_FAULT, "guest fault", what))
@@ -423,8 +442,10 @@ class Machine:
 
     # -- running ----------------------------------------------------------------------------------
 
-    def run(self, max_insns: int | None = None) -> RunResult:
-        """Run from the entry point (or where the last run stopped) until the guest ends the run."""
+    def run(self, max_insns: int | None = None, pause_at_limit: bool = False) -> RunResult:
+        """Run from the entry point (or where the last run stopped) until the guest ends the run.
+
+        ``max_insns`` ends the run with EXIT_TIMEOUT, or pauses it with ``pause_at_limit``."""
         if self.entry is None:
             raise EmuError("nothing loaded")
         if not getattr(self, "_started", False):
@@ -453,6 +474,9 @@ class Machine:
                     break
                 finally:
                     self._running = False
+                self.mmio.finish_interrupted_access()
+                if self.icount is not None:
+                    self.icount.settle(self.cpu.pc)
                 if self.cpu.pending_error is not None:
                     err, self.cpu.pending_error = self.cpu.pending_error, None
                     raise err
@@ -462,11 +486,13 @@ class Machine:
                 pc = self.cpu.pc
                 if self._irq_stop:
                     self._irq_stop = False
-                    self.mmio.finish_interrupted_access()
                     continue  # stopped to take an interrupt
                 if self._budget_end is not None and self.icount.retired >= self._budget_end:
-                    self._result = RunResult(EXIT_TIMEOUT, "instruction limit",
-                                             f"stopped after {max_insns} instructions, {self._where()}")
+                    if pause_at_limit:
+                        self._result = RunResult(None, f"paused after {max_insns} instructions")
+                    else:
+                        self._result = RunResult(EXIT_TIMEOUT, "instruction limit",
+                                                 f"stopped after {max_insns} instructions, {self._where()}")
                 elif self._is_wfi(pc - 4):
                     if self.cpu.interrupt_pending:
                         continue  # a pending interrupt wakes WFI, masked or not (D1.16.2)

@@ -135,10 +135,10 @@ def _context_data(uc: Uc) -> tuple[bytes, int]:
 
 
 def _mark_registers(uc: Uc, salt: int) -> None:
-    from unicorn.arm64_const import UC_ARM64_REG_X0
+    from .gpr import X
 
     for i in range(31):
-        uc.reg_write(UC_ARM64_REG_X0 + i, 0x5EED_0000_0000_0000 | (salt << 32) | (i << 16) | 0xA5)
+        uc.reg_write(X[i], 0x5EED_0000_0000_0000 | (salt << 32) | (i << 16) | 0xA5)
 
 
 @lru_cache(maxsize=1)

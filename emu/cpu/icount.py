@@ -21,7 +21,7 @@ class InstructionCounter:
     def __init__(self, uc: Uc):
         self.uc = uc
         self.native = native.available()
-        self._c = native.BlockCounter(0, NO_LIMIT, native.uc_emu_stop_address() if self.native else 0, 0)
+        self._c = native.BlockCounter(0, NO_LIMIT, native.uc_emu_stop_address() if self.native else 0, 0, 0, 0)
         self._hh = uc_hook_h()
         if self.native:
             cb = ctypes.c_void_p(native.block_hook_address())
@@ -40,6 +40,8 @@ class InstructionCounter:
             uc.emu_stop()
         else:
             c.count += size
+            c.last_addr = _addr
+            c.last_size = size
 
     @property
     def retired(self) -> int:
@@ -55,6 +57,18 @@ class InstructionCounter:
     def stop_soon(self) -> None:
         """Stop at the next block boundary, after the block being executed (or the first one)."""
         self._c.limit = self._c.count + 1
+
+    def settle(self, pc: int) -> None:
+        """After emulation stopped at ``pc``: if that is inside the block counted last (a stop
+        from a hook or an MMIO access, mid-block), give back the instructions from ``pc`` to the
+        block's end. They have not run, and will be counted when execution resumes there. A
+        stop at the limit happens between blocks and needs nothing."""
+        c = self._c
+        if c.stopped:
+            return
+        if c.last_addr <= pc < c.last_addr + c.last_size:
+            c.count -= c.last_addr + c.last_size - pc
+            c.last_size = pc - c.last_addr
 
     @property
     def limit_reached(self) -> bool:

@@ -36,6 +36,8 @@ class BlockCounter(ctypes.Structure):
         ("limit", ctypes.c_uint64),
         ("stop_fn", ctypes.c_uint64),
         ("stopped", ctypes.c_uint64),
+        ("last_addr", ctypes.c_uint64),   # the block counted last, so that a stop inside it can
+        ("last_size", ctypes.c_uint64),   # give back the part that did not run
     ]
 
 
@@ -54,6 +56,8 @@ _X86_64 = {
         mov r8d, edx
         add rax, r8
         mov qword ptr [rcx], rax
+        mov qword ptr [rcx + 32], rsi
+        mov qword ptr [rcx + 40], r8
         ret
     block_stop:
         mov qword ptr [rcx + 24], 1
@@ -82,6 +86,9 @@ _AARCH64 = {
         b.hs block_stop
         add x4, x4, w2, uxtw
         str x4, [x3]
+        str x1, [x3, #32]
+        mov w6, w2
+        str x6, [x3, #40]
         ret
     block_stop:
         mov x6, #1

@@ -18,7 +18,9 @@ from typing import Callable
 from capstone import CS_ARCH_ARM64, CS_MODE_ARM, Cs
 from capstone.arm64 import ARM64_OP_IMM, ARM64_OP_MEM, ARM64_OP_REG
 from unicorn import Uc
-from unicorn.arm64_const import UC_ARM64_REG_PC, UC_ARM64_REG_SP, UC_ARM64_REG_W0, UC_ARM64_REG_X0
+from unicorn.arm64_const import UC_ARM64_REG_PC, UC_ARM64_REG_SP
+
+from ..cpu.gpr import W, X
 
 
 @dataclass
@@ -38,7 +40,7 @@ def _gpr(name: str) -> tuple[int, int] | None:
         return None
     if name[0] in "xw" and name[1:].isdigit():
         n = int(name[1:])
-        return (UC_ARM64_REG_X0 + n if name[0] == "x" else UC_ARM64_REG_W0 + n), (64 if name[0] == "x" else 32)
+        return (X[n] if name[0] == "x" else W[n]), (64 if name[0] == "x" else 32)
     return None
 
 
