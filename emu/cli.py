@@ -61,6 +61,9 @@ def _add_machine_args(p: argparse.ArgumentParser) -> None:
                    help="write a Chrome/Perfetto trace of ELs, tenants, traps and interrupts")
     p.add_argument("-d", "--log", default="", metavar="KINDS",
                    help="device log kinds to show: guest_errors,unimp (as QEMU's -d)")
+    p.add_argument("--el", type=int, choices=(1, 2), default=2,
+                   help="exception level to start at: 2 (virtualization on, default) or 1, as "
+                        "qemu -M virt without virtualization=on")
     p.add_argument("--time", choices=("deterministic", "realtime"), default="deterministic",
                    help="deterministic: the counter follows retired instructions (default); "
                         "realtime: it follows the host clock (faster)")
@@ -77,7 +80,7 @@ def _make_machine(args):
     if args.console_file:
         f = open(args.console_file, "wb")
         console.listeners.append(f.write)
-    m = Machine(args.board, ram_size=args.ram, console=console, time_mode=args.time)
+    m = Machine(args.board, ram_size=args.ram, console=console, time_mode=args.time, start_el=args.el)
     sys.stderr.write(_time_banner(m) + "\n")
     m.log_kinds = {k.strip().rstrip("s") for k in args.log.split(",") if k.strip()}
     if args.trace.strip():
@@ -157,8 +160,17 @@ def _snapshot_when(m, trigger: str, path: str) -> None:
     m.console.listeners.append(watch)
 
 
+def cmd_debug(args) -> int:
+    args.gdb = args.gdb or ":1234"
+    return cmd_run(args)
+
+
 def _run(m, args) -> int:
     """Run a loaded machine as the options say; write the timeline, report, return the code."""
+    if getattr(args, "gdb", None):
+        from .debug.gdbstub import serve_gdb
+
+        return serve_gdb(m, args.gdb, max_insns=args.max_insns)
     timeline = None
     if args.timeline:
         from .debug.timeline import Timeline
@@ -236,6 +248,11 @@ def build_parser() -> argparse.ArgumentParser:
                    help="RAM per tenant given with --tenant (default 2M)")
     _add_machine_args(r)
     r.set_defaults(fn=cmd_run)
+    r.add_argument("--gdb", default=None, metavar="[HOST:]PORT",
+                   help="serve the GDB remote protocol (loopback unless HOST) and start when gdb continues")
+    g = sub.add_parser("debug", parents=[r], add_help=False,
+                       help="run an image under gdb-multiarch: as run, with --gdb (default :1234)")
+    g.set_defaults(fn=cmd_debug)
 
     b = sub.add_parser("build", help="assemble firmware/ and guest/ into ELF images", add_help=False)
     b.add_argument("rest", nargs=argparse.REMAINDER)

@@ -118,7 +118,8 @@ class GuestStopped(Exception):
 
 class Machine:
     def __init__(self, board: Board | str = "virt", *, ram_size: int | None = None,
-                 console: Console | None = None, log: TextIO | None = None, time_mode: str = "deterministic"):
+                 console: Console | None = None, log: TextIO | None = None, time_mode: str = "deterministic",
+                 start_el: int = 2):
         self.board = load_board(board) if isinstance(board, str) else board
         if ram_size is not None:
             self.board = self.board.with_ram_size(ram_size)
@@ -128,6 +129,9 @@ class Machine:
         self.images: list[Image] = []
         self.entry: int | None = None
         self.tenants: list = []  # TenantPlacement records from a packed system image
+        if start_el not in (1, 2):
+            raise EmuError(f"cannot start at EL{start_el} (1 or 2)")
+        self.start_el = start_el
 
         uc = Uc(UC_ARCH_ARM64, UC_MODE_ARM)
         uc.ctl_set_cpu_model(UC_CPU_ARM64_A53)
@@ -449,7 +453,10 @@ class Machine:
         if self.entry is None:
             raise EmuError("nothing loaded")
         if not getattr(self, "_started", False):
-            self.cpu.reset_to_el2(self.entry)
+            if self.start_el == 2:
+                self.cpu.reset_to_el2(self.entry)
+            else:
+                self.cpu.reset_to_el1(self.entry)
             self._started = True
         uc = self.uc
         self._result = None

@@ -16,8 +16,9 @@ def qemu_path() -> str | None:
     return shutil.which(QEMU)
 
 
-def qemu_command(elf: str | Path, ram: str = "1G") -> list[str]:
-    return [QEMU, "-M", "virt,virtualization=on,gic-version=2", "-cpu", "cortex-a53", "-m", ram,
+def qemu_command(elf: str | Path, ram: str = "1G", start_el: int = 2) -> list[str]:
+    machine = "virt,virtualization=on,gic-version=2" if start_el == 2 else "virt,gic-version=2"
+    return [QEMU, "-M", machine, "-cpu", "cortex-a53", "-m", ram,
             "-display", "none", "-monitor", "none", "-serial", "stdio", "-semihosting", "-no-reboot",
             "-kernel", str(elf)]
 
@@ -30,10 +31,11 @@ class QemuRun:
     seconds: float
 
 
-def run_qemu(elf: str | Path, timeout: float = 30.0, ram: str = "1G") -> QemuRun:
+def run_qemu(elf: str | Path, timeout: float = 30.0, ram: str = "1G", start_el: int = 2,
+             extra: list[str] | None = None) -> QemuRun:
     """Run ``elf`` to completion on QEMU; the UART is captured from stdout."""
     t0 = time.perf_counter()
-    proc = subprocess.Popen(qemu_command(elf, ram), stdin=subprocess.DEVNULL,
+    proc = subprocess.Popen(qemu_command(elf, ram, start_el) + (extra or []), stdin=subprocess.DEVNULL,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     try:
         out, err = proc.communicate(timeout=timeout)

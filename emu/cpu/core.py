@@ -214,6 +214,17 @@ class Cpu:
         uc.reg_write(UC_ARM64_REG_SP, sp)
         uc.reg_write(UC_ARM64_REG_PC, entry)
 
+    def reset_to_el1(self, entry: int, sp: int = 0) -> None:
+        """Put the core at EL1h, as a board without virtualization boots a kernel: EL2 is there
+        but unused (HCR_EL2 = RW only), so nothing traps."""
+        self.reset_to_el2(entry, sp)
+        self.write_sysreg("HCR_EL2", 1 << 31)
+        uc = self.uc
+        uc.reg_write(UC_ARM64_REG_PSTATE, PSTATE_DAIF | (1 << 2) | 1)
+        self.write_sysreg("SCR_EL3", SCR_EL3_BOOT)
+        uc.reg_write(UC_ARM64_REG_SP, sp)
+        uc.reg_write(UC_ARM64_REG_PC, entry)
+
     # -- register helpers (slow path: debugger, trace, diagnostics) ----------------------------
 
     def read_sysreg(self, name: str) -> int:

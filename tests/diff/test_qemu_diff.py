@@ -21,9 +21,9 @@ KNOWN_DIVERGENCES = {
 SYSTEMS = ["demo", "attack_write", "solo"]
 
 
-def compare(qemu, path):
-    ref = run_qemu(path, timeout=30)
-    m, result, _ = boot(path, max_insns=50_000_000)
+def compare(qemu, path, start_el: int = 2):
+    ref = run_qemu(path, timeout=30, start_el=start_el)
+    m, result, _ = boot(path, max_insns=50_000_000, start_el=start_el)
     assert ref.exit_code is not None, f"QEMU did not finish {path.name}"
     assert m.console.transcript.decode() == ref.transcript.decode()
     assert result.exit_code == ref.exit_code
@@ -52,3 +52,14 @@ def test_semihosting_exit_code_matches_qemu(qemu, built):
 
 def test_probe_set_covers_the_required_cases():
     assert {"svc_el1", "hvc", "stage2", "undef", "sysreg_trap", "dabt_excl"} <= set(PROBES)
+
+
+# Bare-metal EL1 programs for QEMU virt (no virtualization): they program the GICv2 and the
+# virtual timer themselves and take interrupts through their own vectors.
+EL1_PROGRAMS = ["contract_check", "rtos_demo_a", "rtos_demo_b"]
+
+
+@pytest.mark.qemu
+@pytest.mark.parametrize("program", EL1_PROGRAMS)
+def test_el1_interrupt_driven_program_matches_qemu(qemu, built, program):
+    compare(qemu, built[program], start_el=1)
