@@ -158,6 +158,7 @@ class Machine:
                                   self.ppi_lines[PPI_VIRT_TIMER], self.ppi_lines[PPI_HYP_TIMER])
         self.timer_regs = TimerRegisters(uc, self.timer, self._timer_reprogrammed, self._hook_error)
         self._budget_end: int | None = None
+        self._time_limit: int | None = None
 
         self.mmio = MmioBus(uc, lambda va: self.read_virtual(va, 4))
         self.devices: dict[str, object] = {}
@@ -398,7 +399,7 @@ class Machine:
         """Arrange for the CPU to stop at the next timer deadline or the instruction budget.
 
         Returns the wall-clock timeout in microseconds for realtime mode (0: none)."""
-        deadline = self.timer.next_deadline()
+        deadline = self._next_deadline()
         if self.cpu.interrupt_pending:
             # An interrupt is pending but masked (PSTATE.I/F, routing, the current EL). Unmasking
             # (MSR DAIFClr, ERET to a lower EL) happens inside translated code, so look again
@@ -415,6 +416,13 @@ class Machine:
         if self.clock.mode == "realtime" and deadline is not None:
             return max(1, int(self.clock.seconds_until(deadline) * 1e6))
         return 0
+
+    def _next_deadline(self) -> int | None:
+        """The earliest counter value something waits for: a timer, or the run's time limit."""
+        deadline = self.timer.next_deadline()
+        if self._time_limit is not None:
+            deadline = self._time_limit if deadline is None else min(deadline, self._time_limit)
+        return deadline
 
     def _on_interrupt(self) -> None:
         # A device raised an interrupt line while the guest runs (e.g. from an MMIO write):
@@ -446,10 +454,13 @@ class Machine:
 
     # -- running ----------------------------------------------------------------------------------
 
-    def run(self, max_insns: int | None = None, pause_at_limit: bool = False) -> RunResult:
+    def run(self, max_insns: int | None = None, pause_at_limit: bool = False,
+            until_counter: int | None = None) -> RunResult:
         """Run from the entry point (or where the last run stopped) until the guest ends the run.
 
-        ``max_insns`` ends the run with EXIT_TIMEOUT, or pauses it with ``pause_at_limit``."""
+        ``max_insns`` ends the run with EXIT_TIMEOUT, or pauses it with ``pause_at_limit``.
+        ``until_counter`` pauses the run once virtual time (the counter) reaches that value."""
+        self._time_limit = until_counter
         if self.entry is None:
             raise EmuError("nothing loaded")
         if not getattr(self, "_started", False):
@@ -494,6 +505,9 @@ class Machine:
                 if self._irq_stop:
                     self._irq_stop = False
                     continue  # stopped to take an interrupt
+                if self._time_limit is not None and self.clock.now() >= self._time_limit:
+                    self._result = RunResult(None, "virtual time limit")
+                    break
                 if self._budget_end is not None and self.icount.retired >= self._budget_end:
                     if pause_at_limit:
                         self._result = RunResult(None, f"paused after {max_insns} instructions")
@@ -503,7 +517,7 @@ class Machine:
                 elif self._is_wfi(pc - 4):
                     if self.cpu.interrupt_pending:
                         continue  # a pending interrupt wakes WFI, masked or not (D1.16.2)
-                    deadline = self.timer.next_deadline()
+                    deadline = self._next_deadline()
                     if deadline is not None:
                         self.clock.skip_to(deadline)  # nothing to do until then: skip the wait
                         continue

@@ -1,0 +1,236 @@
+"""pytest plugin: boot firmware images in tests and check them in virtual time.
+
+Installed with the package (entry point ``pytest11``), so ``pytest`` finds it. It provides:
+
+- the ``machine`` fixture, a factory: ``m = machine("demo")`` builds (or finds) the image named
+  ``demo`` and boots it; also ``machine(image=path)``, ``machine("hyp", tenants=["hello"])``,
+  with ``board=``, ``el=1|2``, ``time="deterministic"|"realtime"``;
+- ``m.uart.expect(regex, timeout="10ms")``: run until the console prints a match, at most
+  that much *virtual* time, and return the ``re.Match``;
+- ``m.run()`` to the guest's exit (``m.exit_code``), ``m.run_for(insns)``;
+- ``m.traps``: a Counter of exception entries by EC name (``"EC_HVC64"``, ``"IRQ"``...);
+- ``m.snapshot()`` and ``m.fork()`` / ``machine.restore(snap)``: tests fork from a booted state;
+- on failure, the report gets each machine's console transcript and its last trace lines.
+
+Options: ``--emu-build-dir DIR`` takes images from a directory of built ELF files instead of
+building the project's sources (a firmware team's build output, say).
+"""
+
+from __future__ import annotations
+
+import collections
+import io
+import re
+from pathlib import Path
+
+import pytest
+
+from .cpu.clock import COUNTER_HZ
+from .cpu.esr import ec_name, ec_of
+from .errors import EmuError
+
+TRACE_LINES = 60
+_UNITS = {"s": 1.0, "ms": 1e-3, "us": 1e-6, "ns": 1e-9}
+
+
+def parse_virtual_time(value) -> int:
+    """Counter ticks for a virtual duration: seconds as a number, or "10ms", "2s", "500us"."""
+    if isinstance(value, (int, float)):
+        seconds = float(value)
+    else:
+        m = re.fullmatch(r"\s*([0-9.]+)\s*(s|ms|us|ns)\s*", str(value))
+        if not m:
+            raise EmuError(f"not a duration: {value!r} (try 10ms, 2s, 500us)")
+        seconds = float(m.group(1)) * _UNITS[m.group(2)]
+    return int(seconds * COUNTER_HZ)
+
+
+class ExpectTimeout(AssertionError):
+    pass
+
+
+class _RingStream(io.TextIOBase):
+    def __init__(self, n: int):
+        self.lines: collections.deque[str] = collections.deque(maxlen=n)
+
+    def write(self, s: str) -> int:
+        for line in s.splitlines():
+            self.lines.append(line)
+        return len(s)
+
+
+class Uart:
+    """The console as a test sees it: what was printed, and waiting for more."""
+
+    def __init__(self, tm: "TestMachine"):
+        self._tm = tm
+        self.pos = 0  # where the next expect() starts looking
+
+    @property
+    def text(self) -> str:
+        return self._tm.m.console.text
+
+    def expect(self, pattern: str, timeout="100ms") -> re.Match:
+        rx = re.compile(pattern)
+        m = self._tm.m
+        found = rx.search(self.text, self.pos)
+        if found is None:
+            start = self.pos
+
+            def watch(_data: bytes) -> None:
+                if rx.search(m.console.text, start):
+                    m.pause("uart match")
+
+            m.console.listeners.append(watch)
+            try:
+                result = m.run(until_counter=m.clock.now() + parse_virtual_time(timeout))
+            finally:
+                m.console.listeners.remove(watch)
+            self._tm.last_result = result
+            found = rx.search(self.text, self.pos)
+            if found is None:
+                why = (f"the guest ended the run (exit code {result.exit_code}: {result.reason}"
+                       f"{'; ' + result.diagnostic if result.diagnostic else ''})") if not result.paused \
+                    else f"{timeout} of virtual time passed"
+                raise ExpectTimeout(f"console never matched {pattern!r}: {why}")
+        self.pos = found.end()
+        return found
+
+
+class TestMachine:
+    """A booted machine with test conveniences; ``m`` is the underlying emu.machine.Machine."""
+
+    __test__ = False  # not a test class, whatever pytest thinks of the name
+
+    def __init__(self, machine, name: str):
+        self.m = machine
+        self.name = name
+        self.uart = Uart(self)
+        self.traps: collections.Counter = collections.Counter()
+        self.trace = _RingStream(TRACE_LINES)
+        self.last_result = None
+        from .debug.trace import Tracer
+
+        Tracer(machine, "exceptions", self.trace)
+        machine.cpu.observers.append(self._count)
+
+    def _count(self, e) -> None:
+        self.traps[ec_name(ec_of(e.esr)) if e.kind == "sync" else e.kind.upper()] += 1
+
+    def run(self, max_insns: int | None = None):
+        """Run until the guest ends the run; returns the RunResult."""
+        self.last_result = self.m.run(max_insns=max_insns)
+        return self.last_result
+
+    def run_for(self, insns: int):
+        """Run ``insns`` instructions (or until the guest ends the run first)."""
+        self.last_result = self.m.run(max_insns=insns, pause_at_limit=True)
+        return self.last_result
+
+    @property
+    def exit_code(self) -> int | None:
+        return None if self.last_result is None else self.last_result.exit_code
+
+    def snapshot(self, path: str | Path) -> Path:
+        from .snapshot import save
+
+        save(self.m, str(path))
+        return Path(path)
+
+
+class MachineFactory:
+    def __init__(self, request, build_dir: Path | None, cache_dir: Path):
+        self._request = request
+        self._build_dir = build_dir
+        self._cache = cache_dir
+        self.created: list[TestMachine] = []
+        self._n = 0
+
+    def image_path(self, name: str) -> Path:
+        if self._build_dir is not None:
+            p = self._build_dir / f"{name}.elf"
+            if not p.is_file():
+                raise EmuError(f"{p}: no such image in the build directory")
+            return p
+        from .build.pipeline import build
+        from .cli import project_root
+
+        p = self._cache / f"{name}.elf"
+        if not p.is_file():
+            build(project_root(), self._cache, names=[name])
+        return p
+
+    def _machine(self, board: str, el: int, time: str):
+        from .machine import Console, Machine
+
+        return Machine(board, console=Console(io.BytesIO(), echo=False), log=io.StringIO(),
+                       time_mode=time, start_el=el)
+
+    def __call__(self, name: str | None = None, *, image: str | Path | None = None,
+                 tenants: list[str] | None = None, tenant_memory: int = 2 << 20,
+                 board: str = "virt", el: int = 2, time: str = "deterministic") -> TestMachine:
+        from .loader.elf import load_elf
+
+        if (name is None) == (image is None):
+            raise EmuError("machine(): give an image name or image=PATH")
+        path = Path(image) if image is not None else self.image_path(name)
+        img = load_elf(str(path))
+        if tenants:
+            from .build.manifest import pack_system
+
+            img = pack_system(img, [(t, load_elf(str(self.image_path(t))), tenant_memory, None) for t in tenants])
+        m = self._machine(board, el, time)
+        m.load(img)
+        tm = TestMachine(m, name or path.stem)
+        self.created.append(tm)
+        return tm
+
+    def restore(self, snapshot: str | Path, board: str = "virt", el: int = 2, time: str = "deterministic") -> TestMachine:
+        """A new machine that continues from ``snapshot`` (a fork of the machine that took it)."""
+        from .snapshot import restore
+
+        m = self._machine(board, el, time)
+        restore(m, str(snapshot))
+        tm = TestMachine(m, f"{Path(snapshot).stem} (restored)")
+        self.created.append(tm)
+        return tm
+
+    def fork(self, tm: TestMachine) -> TestMachine:
+        """Snapshot ``tm`` and restore it into a second, independent machine."""
+        self._n += 1
+        path = self._cache / f"fork-{id(self)}-{self._n}.snap"
+        tm.snapshot(path)
+        return self.restore(path, el=tm.m.start_el, time=tm.m.clock.mode)
+
+
+def pytest_addoption(parser) -> None:
+    group = parser.getgroup("emu")
+    group.addoption("--emu-build-dir", default=None, metavar="DIR",
+                    help="take machine() images from this directory of built ELF files")
+
+
+@pytest.fixture(scope="session")
+def _emu_image_cache(tmp_path_factory) -> Path:
+    return tmp_path_factory.mktemp("emu-images")
+
+
+@pytest.fixture
+def machine(request, _emu_image_cache, tmp_path) -> MachineFactory:
+    opt = request.config.getoption("--emu-build-dir")
+    factory = MachineFactory(request, Path(opt) if opt else None, _emu_image_cache)
+    factory._cache_snap = tmp_path
+    request.node._emu_factory = factory
+    return factory
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    outcome = yield
+    report = outcome.get_result()
+    factory = getattr(item, "_emu_factory", None)
+    if factory is None or report.passed or report.when != "call":
+        return
+    for tm in factory.created:
+        report.sections.append((f"emu console: {tm.name}", tm.m.console.text or "(nothing printed)"))
+        report.sections.append((f"emu trace, last {TRACE_LINES} exception entries: {tm.name}",
+                                "\n".join(tm.trace.lines) or "(no exception entries)"))
