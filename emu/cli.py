@@ -226,6 +226,12 @@ def cmd_demo(args) -> int:
     return 0 if ok else 1
 
 
+def cmd_test(args) -> int:
+    from .scenario import main as test_main
+
+    return test_main(args.rest)
+
+
 def cmd_bench(args) -> int:
     from .bench import main as bench_main
 
@@ -262,6 +268,10 @@ def build_parser() -> argparse.ArgumentParser:
     _add_machine_args(d)
     d.set_defaults(fn=cmd_demo)
 
+    t = sub.add_parser("test", help="run scenarios (TOML) against directories of firmware builds", add_help=False)
+    t.add_argument("rest", nargs=argparse.REMAINDER)
+    t.set_defaults(fn=cmd_test)
+
     bn = sub.add_parser("bench", help="benchmarks against qemu-system-aarch64", add_help=False)
     bn.add_argument("rest", nargs=argparse.REMAINDER)
     bn.set_defaults(fn=cmd_bench)
@@ -271,7 +281,7 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else list(argv)
     # `build` and `bench` have their own parsers; hand them their arguments untouched.
-    passthrough = {"build": cmd_build, "bench": cmd_bench}
+    passthrough = {"build": cmd_build, "bench": cmd_bench, "test": cmd_test}
     if argv and argv[0] in passthrough:
         args = argparse.Namespace(rest=argv[1:], fn=passthrough[argv[0]])
     else:
