@@ -85,7 +85,7 @@ from typing import Any, Callable
 from .base import MmioDevice
 from .irq import IrqLine
 from .log import LogSink
-from .regs import RO, RW, W1C, W1S, WO, Field, Reg, RegisterFile, RegisterMap, flags
+from .regs import RO, W1C, W1S, WO, Field, Reg, RegisterFile, RegisterMap, flags
 
 # --- Interrupt ID space (spec 2.2.1) -----------------------------------------------------
 NUM_SGIS = 16
