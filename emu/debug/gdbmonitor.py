@@ -138,7 +138,58 @@ def _fmt(value) -> str:
     return str(value)
 
 
-_GIC_KEYS = ("pend", "activ", "lr", "list")
+# GICH_LRn fields (Arm IHI 0048B, 5.3.10).
+_LR_STATES = ("invalid", "pending", "active", "pending+active")
+_PPI_BITS = 0xFFFF0000  # INTIDs 16-31 of the private range; 0-15 are SGIs
+
+
+def _intids(mask: int, base: int = 0) -> str:
+    ids = [base + i for i in range(mask.bit_length()) if mask >> i & 1]
+    return "[" + ", ".join(str(i) for i in ids) + "]" if ids else "none"
+
+
+def _describe_lr(i: int, lr: int) -> str:
+    state = (lr >> 28) & 3
+    if state == 0:
+        return f"  LR{i} {lr:#010x} invalid"
+    text = (f"  LR{i} {lr:#010x} {_LR_STATES[state]} virtual INTID {lr & 0x3FF} "
+            f"priority {((lr >> 23) & 0x1F) << 3:#x} group {(lr >> 30) & 1}")
+    if lr >> 31:
+        text += f" HW physical INTID {(lr >> 10) & 0x3FF}"
+    return text
+
+
+def _gicv2_summary(state: dict) -> list[str]:
+    """Pending, active and enabled interrupts and the list registers, from Gicv2.state()."""
+    d = state["gicd"]
+    lines = [f"GICD_CTLR {d['regs'].get('CTLR', 0):#x}"]
+    spi_pending = d["spi_latch"] | (d["spi_level"] & ~d["spi_edge"])
+    for cpu in range(state.get("num_cpus", 1)):
+        sgi = sum(1 << i for i, sources in enumerate(d["sgi_sources"][cpu]) if sources)
+        pending = d["priv_latch"][cpu] | (d["priv_level"][cpu] & ~d["priv_edge"][cpu] & _PPI_BITS) | sgi
+        pending |= spi_pending & ~0xFFFFFFFF
+        active = d["priv_active"][cpu] | (d["spi_active"] & ~0xFFFFFFFF)
+        enabled = d["priv_enabled"][cpu] | (d["spi_enabled"] & ~0xFFFFFFFF)
+        lines.append(f"cpu{cpu}: pending {_intids(pending)}; active {_intids(active)}; enabled {_intids(enabled)}")
+        gicc = state["gicc"]["banks"][cpu]
+        lines.append(f"  GICC_CTLR {gicc.get('CTLR', 0):#x} GICC_PMR {gicc.get('PMR', 0):#x}")
+        gich = state["gich"]["banks"][cpu]
+        lines.append(f"  GICH_HCR {gich.get('HCR', 0):#x} GICH_VMCR {gich.get('VMCR', 0):#x} "
+                     f"GICH_APR {gich.get('APR', 0):#x}")
+        lines += [_describe_lr(i, lr) for i, lr in enumerate(gich["LR"])]
+    return lines
+
+
+def _matching(prefix: str, value, keys: tuple[str, ...]) -> list[str]:
+    # Generic fallback over a state layout we do not know: whatever looks like pending,
+    # active or list-register state, at any depth.
+    out = []
+    if isinstance(value, dict):
+        for k, v in value.items():
+            out += _matching(f"{prefix}.{k}" if prefix else str(k), v, keys)
+    elif any(s in prefix.lower().rsplit(".", 1)[-1] for s in keys):
+        out.append(f"{prefix}: {_fmt(value)}")
+    return out
 
 
 def cmd_gic(server: "GdbServer", args: list[str]) -> str:
@@ -149,17 +200,11 @@ def cmd_gic(server: "GdbServer", args: list[str]) -> str:
     if state_of is None:
         return f"the GIC model ({type(gic).__name__}) has no state() to show\n"
     state = state_of()
-    if not isinstance(state, dict):
-        return _fmt(state) + "\n"
-    # The GIC model belongs to another part of the tree and its state layout may grow: show
-    # what looks like pending/active/list-register state, or everything if nothing does.
-    def interesting(key: str) -> bool:
-        k = key.lower()
-        return any(s in k for s in _GIC_KEYS)
-
-    shown = {k: v for k, v in state.items() if interesting(str(k))}
-    lines = [f"{k}: {_fmt(v)}" for k, v in (shown or state).items()]
-    return "\n".join(lines) + "\n"
+    try:
+        lines = _gicv2_summary(state)
+    except (KeyError, TypeError, IndexError, AttributeError):
+        lines = _matching("", state, ("pend", "activ", "lr", "latch"))
+    return "\n".join(lines) + "\n" if lines else f"{_fmt(state)}\n"
 
 
 def cmd_help(server: "GdbServer", args: list[str]) -> str:

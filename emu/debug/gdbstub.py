@@ -87,7 +87,6 @@ PAGE = 0x1000
 MAX_READ = (PACKET_SIZE - 16) // 2
 # A Ctrl-C may reach the machine just before a run starts and be lost; ask again this often.
 INTERRUPT_RETRY_S = 0.2
-POLL_S = 0.05
 
 Z_SW_BREAK, Z_HW_BREAK, Z_WRITE_WATCH, Z_READ_WATCH, Z_ACCESS_WATCH = range(5)
 _WATCH_NAMES = {Z_WRITE_WATCH: "watch", Z_READ_WATCH: "rwatch", Z_ACCESS_WATCH: "awatch"}
@@ -166,6 +165,9 @@ class GdbServer:
         self.ended: RunResult | None = None        # the guest ended the run
         self._runner: threading.Thread | None = None
         self._run_result: RunResult | None = None
+        # The run thread says it has finished through this pair, so that one select() waits
+        # for the client and the machine together: no polling delay on every stop.
+        self._wake_r, self._wake_w = socket.socketpair()
         self._session: _Session | None = None
         self._action = "continue"
 
@@ -201,12 +203,13 @@ class GdbServer:
                     self.log.write(f"emu: gdb client disconnected; guest paused; listening on {self.address}\n")
                 self.log.flush()
         finally:
-            self._halt()
-            self._listener.close()
+            self.close()
 
     def close(self) -> None:
         self._halt()
         self._listener.close()
+        self._wake_r.close()
+        self._wake_w.close()
 
     def _exit_code(self) -> int:
         r = self.ended
@@ -218,16 +221,17 @@ class GdbServer:
 
     def _accept(self) -> socket.socket | None:
         while True:
-            timeout = POLL_S if self._runner is not None else None
-            ready, _, _ = select.select([self._listener], [], [], timeout)
-            if ready:
+            ready, _, _ = select.select([self._listener, self._wake_r], [], [])
+            if self._wake_r in ready:
+                self._drain_wake()
+            if self._listener in ready:
                 conn, _addr = self._listener.accept()
                 conn.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
                 if self._runner is not None:
                     # Attaching to a guest that runs detached: stop it where it is.
                     self._note_stop(self._halt())
                 return conn
-            if self._runner is not None and not self._runner.is_alive():
+            if self._runner is not None and self._run_result is not None:
                 result = self._collect()
                 self._note_stop(result)
                 if result.paused:
@@ -701,6 +705,18 @@ class GdbServer:
         except BaseException as err:  # the client gets a stop and a message, never a dead server
             result = RunResult(EXIT_GUEST_FAULT, "emulator error", f"{type(err).__name__}: {err}")
         self._run_result = result
+        try:
+            self._wake_w.send(b"!")
+        except OSError:
+            pass  # the server is closing
+
+    def _drain_wake(self) -> None:
+        self._wake_r.setblocking(False)
+        try:
+            while self._wake_r.recv(4096):
+                pass
+        except (BlockingIOError, OSError):
+            pass
 
     def _collect(self) -> RunResult:
         self._runner.join()
@@ -767,8 +783,17 @@ class GdbServer:
             return None
         self._start(self._action)
         asked_at = None
-        while self._runner.is_alive():
-            if not s.receive(POLL_S):
+        # The result, not the thread's liveness, says the run is over: the thread is still
+        # alive for a moment after it has sent its wake-up byte.
+        while self._run_result is None:
+            timeout = INTERRUPT_RETRY_S if asked_at is not None else None
+            try:
+                ready, _, _ = select.select([s.conn, self._wake_r], [], [], timeout)
+            except (OSError, ValueError):
+                ready = [s.conn]
+            if self._wake_r in ready:
+                self._drain_wake()
+            if s.conn in ready and not s.receive(0):
                 # The client left mid-run: stop the guest and keep it for the next client.
                 self._note_stop(self._halt())
                 return "disconnected"

@@ -549,11 +549,29 @@ def test_monitor_stage2_and_tenant_without_a_hypervisor(program):
     assert "usage" in c.monitor("stage2")
 
 
-def test_monitor_gic_says_when_there_is_none(program):
+def test_monitor_gic_shows_pending_interrupts_and_list_registers(program):
     _, srv, connect = program
     c = connect()
+    gic = getattr(srv.server.m, "gic", None)
+    if gic is None:
+        assert "no GIC" in c.monitor("gic")
+        return
+    gic.set_irq(33, 1)  # the UART's SPI, level high
+    lr = (1 << 31) | (27 << 10) | (0xA0 >> 3 << 23) | (1 << 28) | 27  # HW, pending vINTID 27
+    gic.gich.banks[0]["LR"][1] = lr
     out = c.monitor("gic")
-    if getattr(srv.server.m, "gic", None) is None:
-        assert "no GIC" in out
-    else:
-        assert out.strip()
+    assert "pending [33]" in out
+    assert f"LR1 {lr:#010x} pending virtual INTID 27 priority 0xa0" in out
+    assert "HW physical INTID 27" in out
+    assert "LR0 0x00000000 invalid" in out
+
+
+def test_monitor_gic_without_a_gic(program):
+    _, srv, connect = program
+    c = connect()
+    m = srv.server.m
+    saved, m.gic = getattr(m, "gic", None), None
+    try:
+        assert "no GIC" in c.monitor("gic")
+    finally:
+        m.gic = saved
