@@ -4,11 +4,16 @@ A manifest says which hypervisor image runs and which tenants it partitions the 
 into (the idea of Hafnium's manifest: partitions are data, not code)::
 
     hypervisor = "hyp"          # image name from images.toml
+    quantum_us = 2000           # optional time slice in microseconds; 0 or absent: cooperative
     [[tenant]]
     name = "hello"              # console tag: 1..15 printable ASCII characters
     image = "hello"             # image name from images.toml, linked at TENANT_IPA_BASE
     memory = 0x200000           # bytes of RAM: a multiple of 2 MiB, at most TENANT_PA_STRIDE
     # pa = 0x41000000           # optional; default TENANT_PA_BASE + index * TENANT_PA_STRIDE
+    # irqs = [48, 49]           # optional SPIs (INTID 32..95) the tenant owns, each at most one tenant's
+
+The time slice goes into the blob in counter ticks (MF_QUANTUM), converted at the board's
+CNTFRQ of 62.5 MHz and rounded down; the SPIs as a bitmap (MT_SPIS, bit n = INTID 32 + n).
 
 :func:`pack_system` turns the hypervisor image and the tenant images into one
 :class:`SystemImage`: the hypervisor's segments as they are, the manifest blob at
@@ -39,9 +44,23 @@ from emu.loader.image import Image, Segment, SymbolTable
 SZ_2M = 2 << 20
 NAME_FIELD_BYTES = 16  # MT_NAME: 16 bytes, NUL-padded (manifest.inc)
 MANIFEST_VERSION = 1   # MF_VERSION (manifest.inc: "u32, = 1")
+CNTFRQ_HZ = 62_500_000  # the counter frequency of the board (QEMU virt): MF_QUANTUM is in its ticks
+SPI_FIRST = 32          # MT_SPIS bit n is INTID SPI_FIRST + n ...
+SPI_COUNT = 64          # ... for n < 64 (a u64)
+QUANTUM_US_MAX = 10_000_000  # a slice longer than 10 s is a mistake, not a schedule
 
-_TOP_KEYS = {"hypervisor", "tenant"}
-_TENANT_KEYS = {"name", "image", "memory", "pa"}
+_TOP_KEYS = {"hypervisor", "tenant", "quantum_us"}
+_TENANT_KEYS = {"name", "image", "memory", "pa", "irqs"}
+
+
+def quantum_ticks(quantum_us: int) -> int:
+    """A time slice in microseconds as counter ticks at CNTFRQ_HZ, rounded down."""
+    return quantum_us * CNTFRQ_HZ // 1_000_000
+
+
+def spi_bitmap(irqs: Collection[int]) -> int:
+    """MT_SPIS for a set of SPI INTIDs: bit n = INTID SPI_FIRST + n."""
+    return sum(1 << (irq - SPI_FIRST) for irq in set(irqs))
 
 
 @dataclass(frozen=True)
@@ -52,6 +71,7 @@ class TenantSpec:
     image: str
     memory: int
     pa: int | None = None
+    irqs: tuple[int, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -61,6 +81,11 @@ class Manifest:
     path: Path
     hypervisor: str
     tenants: tuple[TenantSpec, ...]
+    quantum_us: int = 0
+
+    @property
+    def quantum_ticks(self) -> int:
+        return quantum_ticks(self.quantum_us)
 
 
 @dataclass
@@ -68,7 +93,8 @@ class TenantPlacement:
     """Where one tenant lives: its IPA window ``[ipa, ipa + size)`` backed by ``[pa, pa + size)``.
 
     ``entry`` is the IPA of its first instruction; ``symbols`` are the tenant image's own
-    symbols at IPAs; ``index`` is the tenant ID the hypervisor gives it (MT_ID).
+    symbols at IPAs; ``index`` is the tenant ID the hypervisor gives it (MT_ID); ``irqs`` are
+    the SPIs it owns (MT_SPIS), in increasing order.
     """
 
     name: str
@@ -79,6 +105,7 @@ class TenantPlacement:
     entry: int
     symbols: dict[str, int] = field(default_factory=dict)
     image: str = ""
+    irqs: tuple[int, ...] = ()
 
     def ipa_to_pa(self, ipa: int) -> int | None:
         """The physical address behind ``ipa``, or None outside the tenant's window."""
@@ -130,7 +157,10 @@ def load_manifest(path: Path | str, images: Collection[str] | None = None,
 
     unknown = sorted(set(data) - _TOP_KEYS)
     if unknown:
-        raise EmuError(f"{path}: unknown key {unknown[0]!r} (expected: hypervisor, [[tenant]])")
+        raise EmuError(f"{path}: unknown key {unknown[0]!r} (expected: hypervisor, quantum_us, [[tenant]])")
+    quantum_us = _int(data.get("quantum_us", 0), "quantum_us", str(path))
+    if not 0 <= quantum_us <= QUANTUM_US_MAX:
+        raise EmuError(f"{path}: quantum_us {quantum_us} is not between 0 (cooperative) and {QUANTUM_US_MAX}")
     hyp = data.get("hypervisor")
     if not isinstance(hyp, str) or not hyp:
         raise EmuError(f"{path}: 'hypervisor' must name an image from images.toml")
@@ -152,7 +182,7 @@ def load_manifest(path: Path | str, images: Collection[str] | None = None,
             where = f"{path}: tenant {entry['name']!r}"
         unknown = sorted(set(entry) - _TENANT_KEYS)
         if unknown:
-            raise EmuError(f"{where}: unknown key {unknown[0]!r} (expected: name, image, memory, pa)")
+            raise EmuError(f"{where}: unknown key {unknown[0]!r} (expected: name, image, memory, pa, irqs)")
         for key in ("name", "image", "memory"):
             if key not in entry:
                 raise EmuError(f"{where}: missing {key!r}")
@@ -169,9 +199,14 @@ def load_manifest(path: Path | str, images: Collection[str] | None = None,
             raise EmuError(f"{where}: image {image!r} is not declared in images.toml")
         memory = _int(entry["memory"], "memory", where)
         pa = _int(entry["pa"], "pa", where) if "pa" in entry else None
-        tenants.append(TenantSpec(name, image, memory, pa))
+        irqs = entry.get("irqs", [])
+        if not isinstance(irqs, list):
+            raise EmuError(f"{where}: irqs must be a list of SPI numbers, not {irqs!r}")
+        irqs = tuple(_int(irq, "each of irqs", where) for irq in irqs)
+        tenants.append(TenantSpec(name, image, memory, pa, irqs))
     _check_layout([(t.name, t.memory, t.pa) for t in tenants], c, str(path))
-    return Manifest(path=path, hypervisor=hyp, tenants=tuple(tenants))
+    _check_irqs([(t.name, t.irqs) for t in tenants], str(path))
+    return Manifest(path=path, hypervisor=hyp, tenants=tuple(tenants), quantum_us=quantum_us)
 
 
 def _require(c: Mapping[str, int], name: str) -> int:
@@ -180,6 +215,24 @@ def _require(c: Mapping[str, int], name: str) -> int:
     if name not in c:
         raise EmuError(f"firmware constant {name} is not defined")
     return c[name]
+
+
+def _check_irqs(tenants: list[tuple[str, Collection[int]]], source: str) -> None:
+    """Each SPI belongs to at most one tenant: an interrupt is part of one partition, and the
+    hypervisor injects it into its owner only. SGIs, PPIs and INTIDs past MT_SPIS are not
+    assignable (every tenant has its own SGIs and virtual timer PPI)."""
+    owner: dict[int, str] = {}
+    for name, irqs in tenants:
+        where = f"{source}: tenant {name!r}"
+        for irq in irqs:
+            if not SPI_FIRST <= irq < SPI_FIRST + SPI_COUNT:
+                raise EmuError(f"{where}: irq {irq} is not an SPI the manifest can assign "
+                               f"({SPI_FIRST}..{SPI_FIRST + SPI_COUNT - 1})")
+            if irq in owner:
+                if owner[irq] == name:
+                    raise EmuError(f"{where}: irq {irq} is listed twice")
+                raise EmuError(f"{where}: irq {irq} is already given to tenant {owner[irq]!r}")
+            owner[irq] = name
 
 
 def _check_layout(tenants: list[tuple[str, int, int | None]], c: Mapping[str, int], source: str) -> list[int]:
@@ -211,14 +264,19 @@ def _check_layout(tenants: list[tuple[str, int, int | None]], c: Mapping[str, in
 # ---------------------------------------------------------------------------------------
 # Packing a system image
 
-def manifest_blob(placements: list[TenantPlacement], constants: Mapping[str, int] | None = None) -> bytes:
-    """The manifest blob the hypervisor reads at MANIFEST_PA (layout: manifest.inc)."""
+def manifest_blob(placements: list[TenantPlacement], constants: Mapping[str, int] | None = None,
+                  quantum: int = 0) -> bytes:
+    """The manifest blob the hypervisor reads at MANIFEST_PA (layout: manifest.inc).
+
+    ``quantum`` is the time slice in counter ticks (MF_QUANTUM), 0 for cooperative scheduling.
+    """
     c = constants if constants is not None else firmware_constants()
     first, size = _require(c, "MF_TENANTS"), _require(c, "MF_TENANT_SIZE")
     blob = bytearray(first + size * len(placements))
     struct.pack_into("<Q", blob, _require(c, "MF_MAGIC"), _require(c, "MANIFEST_MAGIC"))
     struct.pack_into("<I", blob, _require(c, "MF_VERSION"), MANIFEST_VERSION)
     struct.pack_into("<I", blob, _require(c, "MF_TENANT_COUNT"), len(placements))
+    struct.pack_into("<Q", blob, _require(c, "MF_QUANTUM"), quantum)
     for t in placements:
         rec = first + t.index * size
         struct.pack_into("<Q", blob, rec + _require(c, "MT_IPA_BASE"), t.ipa)
@@ -229,16 +287,19 @@ def manifest_blob(placements: list[TenantPlacement], constants: Mapping[str, int
         struct.pack_into("<I", blob, rec + _require(c, "MT_FLAGS"), 0)
         name = t.name.encode("ascii")
         struct.pack_into(f"{NAME_FIELD_BYTES}s", blob, rec + _require(c, "MT_NAME"), name)
+        struct.pack_into("<Q", blob, rec + _require(c, "MT_SPIS"), spi_bitmap(t.irqs))
     return bytes(blob)
 
 
-def pack_system(hyp: Image, tenants: list[tuple[str, Image, int, int | None]],
-                constants: Mapping[str, int] | None = None, name: str = "system") -> SystemImage:
+def pack_system(hyp: Image, tenants: list[tuple], constants: Mapping[str, int] | None = None,
+                name: str = "system", quantum: int = 0) -> SystemImage:
     """One image with the hypervisor, the manifest blob at MANIFEST_PA and every tenant's RAM.
 
-    ``tenants`` are ``(name, image, memory, pa)``; ``pa`` None means the default slot
-    ``TENANT_PA_BASE + index * TENANT_PA_STRIDE``. Tenant images must be linked inside
-    ``[TENANT_IPA_BASE, TENANT_IPA_BASE + memory)``.
+    ``tenants`` are ``(name, image, memory, pa)`` or ``(name, image, memory, pa, irqs)``; ``pa``
+    None means the default slot ``TENANT_PA_BASE + index * TENANT_PA_STRIDE``; ``irqs`` are the
+    SPIs the tenant owns. Tenant images must be linked inside
+    ``[TENANT_IPA_BASE, TENANT_IPA_BASE + memory)``. ``quantum`` is the time slice in counter
+    ticks (see :func:`quantum_ticks`), 0 for cooperative scheduling.
     """
     c = constants if constants is not None else firmware_constants()
     max_tenants = _require(c, "MAX_TENANTS")
@@ -246,17 +307,21 @@ def pack_system(hyp: Image, tenants: list[tuple[str, Image, int, int | None]],
         raise EmuError(f"{name}: a system needs at least one tenant")
     if len(tenants) > max_tenants:
         raise EmuError(f"{name}: {len(tenants)} tenants; at most MAX_TENANTS = {max_tenants}")
+    tenants = [tuple(t) if len(t) == 5 else (*t, ()) for t in tenants]
     for tname, *_ in tenants:
         if not tname or len(tname) >= NAME_FIELD_BYTES or not tname.isascii():
             raise EmuError(f"{name}: tenant name {tname!r} must be 1 to {NAME_FIELD_BYTES - 1} ASCII characters")
     pas = _check_layout([(t[0], t[2], t[3]) for t in tenants], c, name)
+    _check_irqs([(t[0], t[4]) for t in tenants], name)
+    if not 0 <= quantum < 1 << 63:
+        raise EmuError(f"{name}: time slice {quantum} ticks is out of range")
     ipa = _require(c, "TENANT_IPA_BASE")
 
     placements: list[TenantPlacement] = []
     segments: list[tuple[str, Segment]] = [("hypervisor", s) for s in hyp.segments]
     symbols = dict(hyp.symbols)
     types = dict(getattr(hyp, "symbol_types", {}) or {})
-    for index, ((tname, image, memory, _), pa) in enumerate(zip(tenants, pas)):
+    for index, ((tname, image, memory, _, irqs), pa) in enumerate(zip(tenants, pas)):
         where = f"{name}: tenant {tname!r} (image {image.name})"
         for seg in image.segments:
             if seg.addr < ipa or seg.addr >= ipa + memory:
@@ -269,7 +334,7 @@ def pack_system(hyp: Image, tenants: list[tuple[str, Image, int, int | None]],
         if not image.contains(image.entry):
             raise EmuError(f"{where}: entry {image.entry:#x} is outside the image")
         placements.append(TenantPlacement(tname, index, ipa, pa, memory, image.entry,
-                                          dict(image.symbols), image.name))
+                                          dict(image.symbols), image.name, tuple(sorted(irqs))))
         tenant_types = getattr(image, "symbol_types", {}) or {}
         for label, addr in image.symbols.items():
             symbols[f"{tname}:{label}"] = addr - ipa + pa
@@ -277,7 +342,7 @@ def pack_system(hyp: Image, tenants: list[tuple[str, Image, int, int | None]],
                 types[f"{tname}:{label}"] = tenant_types[label]
 
     blob_pa = _require(c, "MANIFEST_PA")
-    blob = manifest_blob(placements, c)
+    blob = manifest_blob(placements, c, quantum)
     segments.append(("manifest", Segment(blob_pa, blob, len(blob), "r")))
 
     for t in placements:  # a tenant's whole RAM, not only its image, must miss the others
@@ -291,6 +356,14 @@ def pack_system(hyp: Image, tenants: list[tuple[str, Image, int, int | None]],
             raise EmuError(f"{name}: {wa} {a.addr:#x}-{a.end - 1:#x} overlaps {wb} {b.addr:#x}-{b.end - 1:#x}")
     return SystemImage(name=name, entry=hyp.entry, segments=[s for _, s in segments], symbols=symbols,
                        tenants=placements, symbol_types=types)
+
+
+def pack_manifest(manifest: Manifest, images: Mapping[str, Image],
+                  constants: Mapping[str, int] | None = None, name: str | None = None) -> SystemImage:
+    """The system image a manifest describes, from its already assembled ``images`` by name."""
+    return pack_system(images[manifest.hypervisor],
+                       [(t.name, images[t.image], t.memory, t.pa, t.irqs) for t in manifest.tenants],
+                       constants, name=name or manifest.path.stem, quantum=manifest.quantum_ticks)
 
 
 def read_placements(image: Image, constants: Mapping[str, int] | None = None) -> list[TenantPlacement]:
@@ -319,9 +392,11 @@ def read_placements(image: Image, constants: Mapping[str, int] | None = None) ->
             return struct.unpack_from(fmt, data, rec + _require(c, off_name))[0]
 
         raw_name = data[rec + _require(c, "MT_NAME"):rec + _require(c, "MT_NAME") + NAME_FIELD_BYTES]
+        spis = field_("MT_SPIS")
         t = TenantPlacement(name=raw_name.split(b"\0", 1)[0].decode("ascii", "replace"),
                             index=field_("MT_ID", "<I"), ipa=field_("MT_IPA_BASE"), pa=field_("MT_PA_BASE"),
-                            size=field_("MT_SIZE"), entry=field_("MT_ENTRY"))
+                            size=field_("MT_SIZE"), entry=field_("MT_ENTRY"),
+                            irqs=tuple(SPI_FIRST + n for n in range(SPI_COUNT) if spis >> n & 1))
         prefix = f"{t.name}:"
         t.symbols = {label[len(prefix):]: t.pa_to_ipa(addr) for label, addr in image.symbols.items()
                      if label.startswith(prefix) and t.pa_to_ipa(addr) is not None}

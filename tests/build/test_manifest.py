@@ -10,8 +10,8 @@ import pytest
 from emu.build.asm import assemble
 from emu.build.constants import firmware_constants
 from emu.build.elf import write_elf
-from emu.build.manifest import (SystemImage, TenantPlacement, load_manifest, manifest_blob, pack_system,
-                                read_placements)
+from emu.build.manifest import (SystemImage, TenantPlacement, load_manifest, manifest_blob, pack_manifest,
+                                pack_system, quantum_ticks, read_placements, spi_bitmap)
 from emu.errors import EmuError
 from emu.loader.elf import load_elf
 from emu.loader.image import Image, Segment
@@ -189,6 +189,23 @@ def test_shipped_manifests_load():
      "tenant 'a': name used by two tenants"),
     ('hypervisor = "hyp"\n', "no [[tenant]] entries"),
     ('hypervisor = "hyp"\n[[tenant]\n', "not valid TOML"),
+    ('hypervisor = "hyp"\nquantum_us = -1\n[[tenant]]\nname="a"\nimage="hello"\nmemory=0x200000\n',
+     "quantum_us -1 is not between 0 (cooperative) and 10000000"),
+    ('hypervisor = "hyp"\nquantum_us = "2ms"\n[[tenant]]\nname="a"\nimage="hello"\nmemory=0x200000\n',
+     "quantum_us must be an integer"),
+    ('hypervisor = "hyp"\n[[tenant]]\nname="a"\nimage="hello"\nmemory=0x200000\nirqs=48\n',
+     "tenant 'a': irqs must be a list of SPI numbers"),
+    ('hypervisor = "hyp"\n[[tenant]]\nname="a"\nimage="hello"\nmemory=0x200000\nirqs=["48"]\n',
+     "tenant 'a': each of irqs must be an integer"),
+    ('hypervisor = "hyp"\n[[tenant]]\nname="a"\nimage="hello"\nmemory=0x200000\nirqs=[27]\n',
+     "tenant 'a': irq 27 is not an SPI the manifest can assign (32..95)"),
+    ('hypervisor = "hyp"\n[[tenant]]\nname="a"\nimage="hello"\nmemory=0x200000\nirqs=[96]\n',
+     "tenant 'a': irq 96 is not an SPI the manifest can assign (32..95)"),
+    ('hypervisor = "hyp"\n[[tenant]]\nname="a"\nimage="hello"\nmemory=0x200000\nirqs=[40, 40]\n',
+     "tenant 'a': irq 40 is listed twice"),
+    ('hypervisor = "hyp"\n' + '[[tenant]]\nname="a"\nimage="hello"\nmemory=0x200000\nirqs=[33, 48]\n'
+     + '[[tenant]]\nname="b"\nimage="hello"\nmemory=0x200000\nirqs=[48]\n',
+     "tenant 'b': irq 48 is already given to tenant 'a'"),
 ])
 def test_manifest_errors_are_one_line(tmp_path, text, message):
     with pytest.raises(EmuError) as info:
@@ -203,3 +220,62 @@ def test_too_many_tenants_in_a_manifest(tmp_path):
         f'[[tenant]]\nname="t{i}"\nimage="hello"\nmemory=0x200000\n' for i in range(n))
     with pytest.raises(EmuError, match=f"{n} tenants; at most MAX_TENANTS = {n - 1}"):
         load_manifest(write(tmp_path, text), None, C)
+
+
+# --- interrupts and time slices --------------------------------------------------------------
+
+def test_quantum_is_converted_to_counter_ticks():
+    assert quantum_ticks(0) == 0
+    assert quantum_ticks(2000) == 125_000          # 2 ms at 62.5 MHz
+    assert quantum_ticks(1) == 62                  # 62.5 ticks, rounded down
+
+
+def test_spi_bitmap_puts_intid_32_at_bit_0():
+    assert spi_bitmap([]) == 0
+    assert spi_bitmap([32, 33, 95]) == 1 | 2 | 1 << 63
+
+
+def test_quantum_and_spis_go_into_the_blob(tmp_path):
+    names = ["MF_QUANTUM", "MF_TENANTS", "MF_TENANT_SIZE", "MT_SPIS"]
+    src = tmp_path / "offsets.s"
+    src.write_text('.include "manifest.inc"\n' + "".join(f".quad {n}\n" for n in names))
+    off = dict(zip(names, struct.unpack(f"<{len(names)}Q", assemble(src, 0, [INCLUDE]).segments[0].data)))
+    system = pack_system(hyp_image(), [("a", tenant_image("a"), MiB2, None, (48, 33)),
+                                       ("b", tenant_image("b"), MiB2, None)], C, quantum=125_000)
+    blob = next(s.data for s in system.segments if s.addr == C["MANIFEST_PA"])
+    assert struct.unpack_from("<Q", blob, off["MF_QUANTUM"])[0] == 125_000
+    spis = [struct.unpack_from("<Q", blob, off["MF_TENANTS"] + i * off["MF_TENANT_SIZE"] + off["MT_SPIS"])[0]
+            for i in range(2)]
+    assert spis == [1 << 1 | 1 << 16, 0]
+    assert [t.irqs for t in system.tenants] == [(33, 48), ()]
+
+
+def test_spis_round_trip_through_elf(tmp_path):
+    system = pack_system(hyp_image(), [("a", tenant_image("a"), MiB2, None, [64, 40])], C)
+    [placement] = read_placements(load_elf(write_elf(system, tmp_path / "sys.elf")), C)
+    assert placement.irqs == (40, 64)
+
+
+def test_an_spi_given_to_two_tenants_is_refused_by_pack_system():
+    with pytest.raises(EmuError, match="tenant 'b': irq 48 is already given to tenant 'a'"):
+        pack_system(hyp_image(), [("a", tenant_image("a"), MiB2, None, [48]),
+                                  ("b", tenant_image("b"), MiB2, None, [48])], C)
+
+
+def test_manifest_with_quantum_and_irqs_packs(tmp_path):
+    text = GOOD.replace('hypervisor = "hyp"', 'hypervisor = "hyp"\nquantum_us = 2000') \
+               .replace('memory = 0x200000', 'memory = 0x200000\nirqs = [48, 33]')
+    m = load_manifest(write(tmp_path, text), {"hyp", "hello", "counter"}, C)
+    assert m.quantum_us == 2000 and m.quantum_ticks == 125_000
+    assert [t.irqs for t in m.tenants] == [(48, 33), ()]
+    images = {"hyp": hyp_image(), "hello": tenant_image("hello"), "counter": tenant_image("counter")}
+    system = pack_manifest(m, images, C)
+    assert system.name == "m"
+    assert [t.irqs for t in system.tenants] == [(33, 48), ()]
+    blob = next(s.data for s in system.segments if s.addr == C["MANIFEST_PA"])
+    assert struct.unpack_from("<Q", blob, C["MF_QUANTUM"])[0] == 125_000
+
+
+def test_manifest_without_the_new_fields_is_cooperative_and_owns_no_spi(tmp_path):
+    m = load_manifest(write(tmp_path, GOOD), {"hyp", "hello", "counter"}, C)
+    assert m.quantum_ticks == 0 and all(t.irqs == () for t in m.tenants)
