@@ -1,26 +1,33 @@
-// Thin hypervisor v0: gives each tenant of the manifest an isolated EL1 partition.
+// Thin hypervisor v1: gives each tenant of the manifest an isolated EL1 partition, with its own
+// interrupts and virtual timer.
 //
 // Boot at EL2 on one core, MMU off at EL2 (the hypervisor uses physical addresses).
-// For each tenant: stage-2 tables mapping only its RAM, a saved vCPU context, a VMID.
-// Tenants run in turn (cooperative round robin) and trap to us for:
+// For each tenant: stage-2 tables mapping its RAM (and its GICC view onto GICV once the GIC is
+// up), a saved vCPU context with its virtual timer and virtual CPU interface, a VMID.
+// Tenants run in turn (round robin; preemptive when the manifest sets a time slice) and trap
+// to us for:
 //   HVC          SMCCC / PSCI / vendor hypervisor calls              (hyp_traps.inc)
-//   WFI, WFE     treated as a yield                                  (hyp_traps.inc)
+//   WFI          waits for a virtual interrupt; WFE yields           (hyp_traps.inc)
 //   SMC          not supported, skipped                              (hyp_traps.inc)
 //   stage-2 data abort on the console page: PL011 emulated           (hyp_traps.inc)
+//   stage-2 data abort on the GICD page: virtual distributor         (hyp_vgicd.inc)
+//   physical IRQs: forwarded to their owner through list registers   (hyp_gic.inc)
 //   any other stage-2 fault or exception: the tenant is contained    (hyp_traps.inc)
 // When no tenant can run, exit through Arm semihosting with the number of contained tenants.
+// The banner keeps saying v0 (HYP_VERSION): systems without interrupts behave as v0 did.
 //
 // Image layout (flat, assembled at HYP_BASE): _start, vectors (0x800 aligned), code, data.
 
 .include "board.inc"
 .include "smccc.inc"
 .include "manifest.inc"
+.include "gic.inc"
 .include "hyp_defs.inc"
 .include "hyp_frame.inc"
 
 _start:
-    // Exceptions stay masked at EL2: the hypervisor only takes synchronous traps from
-    // tenants, and never one of its own while it works.
+    // Exceptions stay masked at EL2: the hypervisor takes traps and interrupts from tenants,
+    // and IRQs at EL2 only while it idles (hyp_idle), never one while it works.
     msr     daifset, #0xf
     ldr     x0, =hyp_stack_top
     mov     sp, x0
@@ -64,6 +71,26 @@ hyp_main_tenant_loop:
     cmp     x20, x19
     b.lo    hyp_main_tenant_loop
     bl      stage2_pool_clean
+    // A time slice or SPIs given to tenants need the GIC from the start; otherwise it is brought
+    // up when a tenant first touches its interrupt controller.
+    ldr     x0, =MANIFEST_PA
+    ldr     x1, [x0, #MF_QUANTUM]
+    ldr     x9, =quantum_ticks
+    str     x1, [x9]
+    cbnz    x1, hyp_main_gic
+    ldr     x9, =tenants
+    mov     x10, #0
+    mov     x11, x19
+hyp_main_spis:
+    ldr     x12, [x9, #TN_SPIS]
+    orr     x10, x10, x12
+    add     x9, x9, #TN_SIZEOF
+    subs    x11, x11, #1
+    b.ne    hyp_main_spis
+    cbz     x10, hyp_main_run
+hyp_main_gic:
+    bl      gic_bring_up
+hyp_main_run:
     // VMIDs 1..MAX_TENANTS have never been used: drop whatever the TLBs hold for EL1&0
     // and EL2 before the first tenant runs.
     tlbi    alle1
@@ -102,4 +129,6 @@ el2_setup:
 .include "hyp_stage2.inc"
 .include "hyp_sched.inc"
 .include "hyp_traps.inc"
+.include "hyp_gic.inc"
+.include "hyp_vgicd.inc"
 .include "hyp_data.inc"
