@@ -670,8 +670,11 @@ class GdbServer:
         except ValueError:
             return b"E01"
         text = run_command(self, line)
-        if self._session is not None and text:
-            self._session.send(console_output(text))
+        if self._session is not None:
+            # Console output is hex, two characters a byte: keep each 'O' packet in PacketSize.
+            step = (PACKET_SIZE - 16) // 2 // 4  # characters; UTF-8 may take 4 bytes each
+            for i in range(0, len(text), step):
+                self._session.send(console_output(text[i:i + step]))
         return b"OK"
 
     # -- running -----------------------------------------------------------------------------
