@@ -14,7 +14,7 @@
 //   physical IRQs: forwarded to their owner through list registers   (hyp_gic.inc)
 //   any other stage-2 fault or exception: the tenant is contained    (hyp_traps.inc)
 // When no tenant can run, exit through Arm semihosting with the number of contained tenants.
-// The banner keeps saying v0 (HYP_VERSION): systems without interrupts behave as v0 did.
+// The banner names the version (HYP_VERSION): v1 adds interrupts, the virtual GIC and timers.
 //
 // Image layout (flat, assembled at HYP_BASE): _start, vectors (0x800 aligned), code, data.
 

@@ -34,7 +34,7 @@ from typing import Mapping
 from emu.build.asm import assemble
 from emu.build.constants import firmware_constants
 from emu.build.elf import write_elf
-from emu.build.manifest import load_manifest, pack_system
+from emu.build.manifest import load_manifest, pack_manifest
 from emu.errors import EmuError
 from emu.loader.image import Image
 
@@ -172,9 +172,7 @@ def build_all(root: Path | str, out_dir: Path | str, names: list[str] | None = N
         images[name] = assemble_image(specs[name], root)
         results.append(Built(name, write_elf(images[name], out_dir / f"{name}.elf"), images[name], "image"))
     for stem, m in parsed.items():
-        system = pack_system(images[m.hypervisor],
-                             [(t.name, images[t.image], t.memory, t.pa) for t in m.tenants],
-                             constants, name=stem)
+        system = pack_manifest(m, images, constants, name=stem)
         results.append(Built(stem, write_elf(system, out_dir / f"{stem}.elf"), system, "system"))
     return results
 
