@@ -179,10 +179,10 @@ class GdbServer:
 
     def serve(self) -> int:
         """Serve clients until the guest ends or a client kills it; returns the exit code."""
-        self._prime()
-        self.log.write(f"emu: gdb server listening on {self.address}\n")
-        self.log.flush()
         try:
+            self._prime()
+            self.log.write(f"emu: gdb server listening on {self.address}\n")
+            self.log.flush()
             while True:
                 conn = self._accept()
                 if conn is None:  # the guest ended while running detached
@@ -225,8 +225,11 @@ class GdbServer:
             if self._wake_r in ready:
                 self._drain_wake()
             if self._listener in ready:
-                conn, _addr = self._listener.accept()
-                conn.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+                try:
+                    conn, _addr = self._listener.accept()
+                    conn.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+                except OSError:
+                    continue  # the client gave up before we took it
                 if self._runner is not None:
                     # Attaching to a guest that runs detached: stop it where it is.
                     self._note_stop(self._halt())

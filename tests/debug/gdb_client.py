@@ -25,6 +25,8 @@ class GdbClient:
 
     def __init__(self, port: int, host: str = "127.0.0.1"):
         self.sock = socket.create_connection((host, port), timeout=TIMEOUT)
+        # As GDB does: an ack and the next packet are small writes that Nagle would hold back.
+        self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         self.reader = PacketReader(1 << 20)
         self.events: list = []
         self.console = ""

@@ -575,3 +575,24 @@ def test_monitor_gic_without_a_gic(program):
         assert "no GIC" in c.monitor("gic")
     finally:
         m.gic = saved
+
+
+def test_random_packets_never_break_the_server(program):
+    import random
+
+    _, srv, connect = program
+    c = connect()
+    rng = random.Random(1234)
+    heads = [b"m", b"M", b"X", b"g", b"G", b"p", b"P", b"Z", b"z", b"H", b"T", b"q", b"Q", b"?",
+             b"qXfer:features:read:", b"qRcmd,", b"qSupported", b"vCont?", b"x", b"\x7f"]
+    alphabet = b"0123456789abcdefABCDEF,:;=-xyz \x00\xff"
+    for _ in range(400):
+        body = bytes(rng.choice(alphabet) for _ in range(rng.randrange(0, 24)))
+        c.command(rng.choice(heads) + body)
+    # Line noise between packets (without the bytes that mean something there: '$', the
+    # acks '+' and '-', and Ctrl-C).
+    noise = bytes(b for b in (rng.randrange(256) for _ in range(300)) if b not in b"$+-\x03")
+    c.send_raw(noise)
+    assert c.command("qC") == b"QC1"
+    assert c.command("?") == b"T05thread:1;"
+    assert "Traceback" not in srv.log.getvalue()
