@@ -454,6 +454,23 @@ class Machine:
 
     # -- running ----------------------------------------------------------------------------------
 
+    @property
+    def started(self) -> bool:
+        return getattr(self, "_started", False)
+
+    def start(self) -> None:
+        """Put the core in its reset state (EL2h or EL1h at the entry point), once, without
+        executing anything: what a debugger attaching before the first instruction sees."""
+        if self.started:
+            return
+        if self.entry is None:
+            raise EmuError("nothing loaded")
+        if self.start_el == 2:
+            self.cpu.reset_to_el2(self.entry)
+        else:
+            self.cpu.reset_to_el1(self.entry)
+        self._started = True
+
     def run(self, max_insns: int | None = None, pause_at_limit: bool = False,
             until_counter: int | None = None) -> RunResult:
         """Run from the entry point (or where the last run stopped) until the guest ends the run.
@@ -463,12 +480,7 @@ class Machine:
         self._time_limit = until_counter
         if self.entry is None:
             raise EmuError("nothing loaded")
-        if not getattr(self, "_started", False):
-            if self.start_el == 2:
-                self.cpu.reset_to_el2(self.entry)
-            else:
-                self.cpu.reset_to_el1(self.entry)
-            self._started = True
+        self.start()
         uc = self.uc
         self._result = None
         if max_insns:

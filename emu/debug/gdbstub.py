@@ -683,22 +683,9 @@ class GdbServer:
     # -- running -----------------------------------------------------------------------------
 
     def _prime(self) -> None:
-        """Bring the machine to its first instruction without executing it.
-
-        Machine.run() puts the core at EL2 on the entry point the first time it runs; a
-        code hook that pauses on its first call does that and nothing more, so GDB sees the
+        """Bring the machine to its first instruction without executing it, so GDB sees the
         real reset state (EL2h, PC = entry) and any register it changes is kept."""
-        uc = self.m.uc
-        hook = uc.hook_add(UC_HOOK_CODE, lambda *_: self.m.pause("attach"))
-        uc.ctl_flush_tb()
-        try:
-            result = self.m.run()
-        finally:
-            uc.hook_del(hook)
-            uc.ctl_flush_tb()
-        if not result.paused:
-            self.ended = result
-            self._last_stop = self._stop_reply(result)
+        self.m.start()
 
     def _start(self, action: str) -> None:
         self._run_result = None

@@ -11,12 +11,6 @@ import pytest
 
 from emu.debug.gdbproto import Packet, PacketReader, frame
 
-# The 'gdb' marker: tests that drive a real gdb-multiarch. Registered here because the marker
-# list in pyproject.toml belongs to the whole project.
-_config = getattr(pytest.mark, "_config", None)
-if _config is not None:
-    _config.addinivalue_line("markers", "gdb: debugger test that needs gdb-multiarch")
-
 TIMEOUT = 20.0
 
 
