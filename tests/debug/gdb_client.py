@@ -7,7 +7,6 @@ import socket
 import threading
 import time
 
-import pytest
 
 from emu.debug.gdbproto import Packet, PacketReader, frame
 
