@@ -507,6 +507,13 @@ class Machine:
                 self.mmio.finish_interrupted_access()
                 if self.icount is not None:
                     self.icount.settle(self.cpu.pc)
+                trap, self.timer_regs.pending_trap = self.timer_regs.pending_trap, None
+                if trap is not None:
+                    # A timer register access that CNTHCTL_EL2/CNTKCTL_EL1 traps: enter the
+                    # exception with the MRS/MSR as the preferred return address.
+                    target, esr, at = trap
+                    uc.reg_write(UC_ARM64_REG_PC, at)
+                    self.cpu.enter(target, 0, esr, None)
                 if self.cpu.pending_error is not None:
                     err, self.cpu.pending_error = self.cpu.pending_error, None
                     raise err

@@ -11,14 +11,23 @@ import ctypes
 from typing import Callable
 
 from unicorn import UC_HOOK_INSN, Uc
-from unicorn.arm64_const import UC_ARM64_INS_MRS, UC_ARM64_INS_MSR
+from unicorn.arm64_const import (
+    UC_ARM64_INS_MRS,
+    UC_ARM64_INS_MSR,
+    UC_ARM64_REG_CP_REG,
+    UC_ARM64_REG_PC,
+    UC_ARM64_REG_PSTATE,
+)
 from unicorn.unicorn_py3.unicorn import uc_hook_h, uclib
 
 from . import native
 from .fastreg import CpRegBuf
+from .gpr import X
 from .sysregs import SYSREGS
 
 _HANDLER = ctypes.CFUNCTYPE(ctypes.c_uint32, ctypes.c_void_p, ctypes.c_int, ctypes.c_void_p, ctypes.c_void_p)
+
+_HCR = tuple(getattr(SYSREGS["HCR_EL2"], f) for f in ("crn", "crm", "op0", "op1", "op2"))
 
 TIMER_REGS = {(r.op0, r.op1, r.crn, r.crm, r.op2): name for name, r in SYSREGS.items() if r.crn == 14}
 
@@ -31,6 +40,9 @@ class TimerRegisters:
         self.timer = timer
         self.after_write = after_write
         self.on_error = on_error
+        # A trapped access: (target EL, ESR, address of the MRS/MSR). Unicorn ignores a PC
+        # written from this hook, so the hook stops the CPU and the run loop enters the trap.
+        self.pending_trap: tuple[int, int, int] | None = None
         self._keep = []
         for insn, fn in ((UC_ARM64_INS_MRS, self._mrs), (UC_ARM64_INS_MSR, self._msr)):
             handler = _HANDLER(fn)
@@ -53,12 +65,32 @@ class TimerRegisters:
         cp = CpRegBuf.from_address(cp_ptr)
         return TIMER_REGS.get((cp.op0, cp.op1, cp.crn, cp.crm, cp.op2))
 
+    def _trapped(self, name: str, reg: int, cp_ptr: int, read: bool) -> bool:
+        """If the access must trap (CNTHCTL_EL2 / CNTKCTL_EL1), arrange it and say so."""
+        pstate = self.uc.reg_read(UC_ARM64_REG_PSTATE)
+        el = (pstate >> 2) & 3
+        if el >= 2:
+            return False
+        tge = bool(self.uc.reg_read(UC_ARM64_REG_CP_REG, _HCR) & (1 << 27))
+        target = self.timer.trap_target(name, el, tge)
+        if target is None:
+            return False
+        cp = CpRegBuf.from_address(cp_ptr)
+        rt = X.index(reg) if reg in X else 31
+        # ESR_ELx for EC 0x18 (trapped MSR/MRS), D17.2.37: Op0, Op2, Op1, CRn, Rt, CRm, Direction.
+        iss = (cp.op0 << 20) | (cp.op2 << 17) | (cp.op1 << 14) | (cp.crn << 10) | (rt << 5) | (cp.crm << 1) | int(read)
+        esr = (0x18 << 26) | (1 << 25) | iss
+        self.pending_trap = (target, esr, self.uc.reg_read(UC_ARM64_REG_PC))
+        self.uc.emu_stop()
+        return True
+
     def _mrs(self, _uch, reg: int, cp_ptr: int, _ud) -> int:
         try:
             name = self._name(cp_ptr)
             if name is None:
                 return 0
-            self.uc.reg_write(reg, self.timer.read(name))
+            if not self._trapped(name, reg, cp_ptr, read=True):
+                self.uc.reg_write(reg, self.timer.read(name))
             return 1
         except BaseException as err:  # must not unwind through C
             self.on_error(err)
@@ -69,8 +101,9 @@ class TimerRegisters:
             name = self._name(cp_ptr)
             if name is None:
                 return 0
-            self.timer.write(name, CpRegBuf.from_address(cp_ptr).val)
-            self.after_write()
+            if not self._trapped(name, reg, cp_ptr, read=False):
+                self.timer.write(name, CpRegBuf.from_address(cp_ptr).val)
+                self.after_write()
             return 1
         except BaseException as err:
             self.on_error(err)

@@ -9,9 +9,13 @@ down-counter: reads give CVAL - now, writes set CVAL = now + sign-extended value
 virtual counter is the physical one minus CNTVOFF_EL2. The output is asserted while
 ENABLE && ISTATUS && !IMASK; ISTATUS is true while the counter has reached CVAL.
 
+Access control (D11.2.2, D13.8 with HCR_EL2.E2H = 0): :meth:`trap_target` says whether an
+access from EL0/EL1 must trap instead: CNTHCTL_EL2.EL1PCTEN/EL1PCEN send EL0/EL1 accesses of
+the physical counter/timer to EL2; CNTKCTL_EL1.EL0PCTEN/EL0VCTEN/EL0PTEN/EL0VTEN send EL0
+accesses to EL1 (to EL2 with HCR_EL2.TGE).
+
 Not modelled: the EL2 virtual timer (FEAT_VHE), the secure physical timer, event streams
-(CNTKCTL.EVNTEN), and trapping EL0/EL1 accesses by CNTKCTL_EL1/CNTHCTL_EL2: those registers
-are stored and read back, but do not trap.
+(CNTKCTL.EVNTEN, CNTHCTL.EVNTEN), and UNDEFINED accesses to EL2 registers from EL1.
 """
 
 from __future__ import annotations
@@ -116,6 +120,24 @@ class GenericTimer:
     def _decode(self, name: str) -> tuple[_Timer, str]:
         timer, field = self._split(name)
         return self.timers[timer], field
+
+    def trap_target(self, name: str, el: int, tge: bool = False) -> int | None:
+        """The EL an access to ``name`` from ``el`` traps to, or None if it is allowed."""
+        if el >= 2:
+            return None
+        physical_counter = name == "CNTPCT_EL0"
+        physical_timer = name.startswith("CNTP_")
+        if el == 0:
+            k = self.cntkctl
+            if name == "CNTPCT_EL0" and not k & 0x1 \
+                    or name == "CNTVCT_EL0" and not k & 0x2 \
+                    or name == "CNTFRQ_EL0" and not k & 0x3 \
+                    or name.startswith("CNTV_") and not k & (1 << 8) \
+                    or physical_timer and not k & (1 << 9):
+                return 2 if tge else 1
+        if physical_counter and not self.cnthctl & 0x1 or physical_timer and not self.cnthctl & 0x2:
+            return 2
+        return None
 
     # -- outputs and deadlines --------------------------------------------------------------------
 

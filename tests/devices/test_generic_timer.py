@@ -112,3 +112,22 @@ def test_state_round_trip(timer):
     other = GenericTimer(timer.test_clock, 62_500_000, IrqLine(), IrqLine(), IrqLine())
     other.from_state(timer.state())
     assert other.state() == timer.state()
+
+
+def test_cnthctl_traps_el1_physical_counter_and_timer_to_el2(timer):
+    assert timer.trap_target("CNTPCT_EL0", 1) is None          # reset: EL1PCTEN | EL1PCEN
+    timer.write("CNTHCTL_EL2", 0)
+    assert timer.trap_target("CNTPCT_EL0", 1) == 2
+    assert timer.trap_target("CNTP_CTL_EL0", 1) == 2
+    assert timer.trap_target("CNTVCT_EL0", 1) is None           # never trapped by CNTHCTL (E2H = 0)
+    assert timer.trap_target("CNTP_CTL_EL0", 2) is None         # EL2 itself is never trapped
+
+
+def test_cntkctl_traps_el0_accesses_to_el1_or_el2_with_tge(timer):
+    timer.write("CNTKCTL_EL1", 0)
+    assert timer.trap_target("CNTVCT_EL0", 0) == 1
+    assert timer.trap_target("CNTV_CTL_EL0", 0) == 1
+    assert timer.trap_target("CNTVCT_EL0", 0, tge=True) == 2
+    timer.write("CNTKCTL_EL1", 0x2 | (1 << 8))                 # EL0VCTEN, EL0VTEN
+    assert timer.trap_target("CNTVCT_EL0", 0) is None and timer.trap_target("CNTV_TVAL_EL0", 0) is None
+    assert timer.trap_target("CNTP_TVAL_EL0", 0) == 1
