@@ -41,7 +41,7 @@ from .cpu.clock import COUNTER_HZ, VirtualClock
 from .cpu.esr import describe, insn_address
 from .cpu.icount import InstructionCounter
 from .cpu.timer_glue import TimerRegisters
-from .cpu.mmu import walk_stage2
+from .cpu.mmu import walk_stage1, walk_stage2
 from .cpu.psci import PowerOff, psci_call
 from .cpu.semihosting import HLT_F000, SemihostExit, Semihosting
 from .devices.generic_timer import GenericTimer
@@ -300,16 +300,26 @@ class Machine:
         return bytes(self.uc.mem_read(addr, size))
 
     def translate(self, va: int, el: int | None = None) -> int | None:
-        """PA of a guest address at ``el`` (stage 1 is assumed off; stage 2 is walked)."""
+        """PA of a guest virtual address as the CPU sees it at ``el``: stage 1 when its MMU is
+        on (SCTLR_ELx.M), then stage 2 for EL0/EL1 under HCR_EL2.VM. None if unmapped."""
         el = self.cpu.el if el is None else el
+        cpu = self.cpu
+        read = lambda a: struct.unpack("<Q", self.read_phys(a, 8))[0]
         if el >= 2:
-            return va
-        hcr = self.cpu.read_sysreg("HCR_EL2")
-        if not hcr & 1:
-            return va
-        walk = walk_stage2(self.cpu.read_sysreg("VTTBR_EL2"), self.cpu.read_sysreg("VTCR_EL2"), va,
-                           lambda a: struct.unpack("<Q", self.read_phys(a, 8))[0])
-        return walk.pa
+            if not cpu.read_sysreg("SCTLR_EL2") & 1:
+                return va
+            return walk_stage1(va, cpu.read_sysreg("TCR_EL2"), cpu.read_sysreg("TTBR0_EL2"), None, read).pa
+        hcr = cpu.read_sysreg("HCR_EL2")
+        if hcr & 1:
+            vttbr, vtcr = cpu.read_sysreg("VTTBR_EL2"), cpu.read_sysreg("VTCR_EL2")
+            stage2 = lambda ipa: walk_stage2(vttbr, vtcr, ipa, read).pa
+        else:
+            stage2 = lambda ipa: ipa
+        if not cpu.read_sysreg("SCTLR_EL1") & 1:
+            return stage2(va)
+        ipa = walk_stage1(va, cpu.read_sysreg("TCR_EL1"), cpu.read_sysreg("TTBR0_EL1"),
+                          cpu.read_sysreg("TTBR1_EL1"), read, stage2).pa
+        return None if ipa is None else stage2(ipa)
 
     def read_virtual(self, addr: int, size: int) -> bytes:
         pa = self.translate(addr)
