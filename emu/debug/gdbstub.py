@@ -35,7 +35,7 @@ How execution control maps onto Unicorn (all through the machine's public API):
   entry to EL2, i.e. before the first instruction of the hypervisor's vector.
 
 Memory reads and writes (``m``/``M``/``X``) use addresses as the CPU sees them at its current
-EL (stage 2 walked for EL1; stage 1 is assumed off, as Machine.translate does), or physical
+EL (Machine.translate: stage 1 when that EL's MMU is on, then stage 2 for EL1), or physical
 addresses after ``monitor phys on``. Only RAM and ROM are accessible: a device register read
 from the debugger could change device state (a UART read pops its FIFO), so MMIO reads
 answer E01.
