@@ -15,29 +15,7 @@
 //   Groups: SGI 2 in Group 1 reads as 1022 from HPPIR/IAR unless GICC_CTLR.AckCtl; then
 //   it is acknowledged and its active priority shows in GICC_NSAPR0, not GICC_APR0.
 
-    .include "probe.inc"
-    .include "gic.inc"
-
-// RD32 base, offset, name: print `name=0x<value of the 32-bit register>`.
-.macro RD32 base, off, name
-    ldr     x9, =\base
-    ldr     w10, [x9, #\off]
-    PRINT_XREG "\name", x10
-.endm
-
-// WR32 base, offset, value
-.macro WR32 base, off, val
-    ldr     x9, =\base
-    ldr     w10, =\val
-    str     w10, [x9, #\off]
-.endm
-
-// WR8 base, offset, value: a byte store (GICD_IPRIORITYR).
-.macro WR8 base, off, val
-    ldr     x9, =\base
-    mov     w10, #\val
-    strb    w10, [x9, #\off]
-.endm
+    .include "gic_probe.inc"
 
 probe_main:
     LINE    "gic_ack: IAR/RPR/EOIR, spurious 1023, EOImode and DIR, Group 1 and AckCtl"

@@ -13,22 +13,7 @@
 //   GICD_ITARGETSRn are RAZ/WI on a uniprocessor (4.3.12).
 //   An enable bit gates forwarding: pending SPI 40 shows in GICC_HPPIR only while enabled.
 
-    .include "probe.inc"
-    .include "gic.inc"
-
-// RD32 base, offset, name: print `name=0x<value of the 32-bit register>`.
-.macro RD32 base, off, name
-    ldr     x9, =\base
-    ldr     w10, [x9, #\off]
-    PRINT_XREG "\name", x10
-.endm
-
-// WR32 base, offset, value
-.macro WR32 base, off, val
-    ldr     x9, =\base
-    ldr     w10, =\val
-    str     w10, [x9, #\off]
-.endm
+    .include "gic_probe.inc"
 
 probe_main:
     LINE    "gic_enable: identification, ISENABLER/ICENABLER, IGROUPR, ICFGR, ITARGETSR"

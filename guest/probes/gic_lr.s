@@ -22,22 +22,7 @@
 //   a VirtualID in no list register counts in GICH_HCR.EOICount, and HCR.LRENPIE then
 //   sets MISR.LRENP.
 
-    .include "probe.inc"
-    .include "gic.inc"
-
-// RD32 base, offset, name: print `name=0x<value of the 32-bit register>`.
-.macro RD32 base, off, name
-    ldr     x9, =\base
-    ldr     w10, [x9, #\off]
-    PRINT_XREG "\name", x10
-.endm
-
-// WR32 base, offset, value
-.macro WR32 base, off, val
-    ldr     x9, =\base
-    ldr     w10, =\val
-    str     w10, [x9, #\off]
-.endm
+    .include "gic_probe.inc"
 
 // GICH_LR fields (gic.inc): state, priority[7:3] at [27:23], PhysicalID or EOI.
 .equ LR0_V27,       (GICH_LR_STATE_PENDING | (1 << GICH_LR_PRIORITY_SHIFT) | 0x27)

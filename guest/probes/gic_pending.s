@@ -12,29 +12,7 @@
 //   GICD_ISACTIVER/ICACTIVER set and clear active bits of SGIs, PPIs and SPIs; GICC_RPR
 //   stays idle (0xff): it follows acknowledgement, not the active bits.
 
-    .include "probe.inc"
-    .include "gic.inc"
-
-// RD32 base, offset, name: print `name=0x<value of the 32-bit register>`.
-.macro RD32 base, off, name
-    ldr     x9, =\base
-    ldr     w10, [x9, #\off]
-    PRINT_XREG "\name", x10
-.endm
-
-// WR32 base, offset, value
-.macro WR32 base, off, val
-    ldr     x9, =\base
-    ldr     w10, =\val
-    str     w10, [x9, #\off]
-.endm
-
-// WR8 base, offset, value: a byte store (GICD_SPENDSGIRn/CPENDSGIRn, IPRIORITYR).
-.macro WR8 base, off, val
-    ldr     x9, =\base
-    mov     w10, #\val
-    strb    w10, [x9, #\off]
-.endm
+    .include "gic_probe.inc"
 
 probe_main:
     LINE    "gic_pending: ISPENDR/ICPENDR, SGIR, SPENDSGIR/CPENDSGIR, ISACTIVER/ICACTIVER"

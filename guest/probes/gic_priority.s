@@ -16,36 +16,7 @@
 //   with BPR 4; 0x50, then 0x48 with BPR 2) and GICC_APR1 one bit per active group
 //   priority (bits 0x48 >> 1 and 0x50 >> 1, less 32); the EOIRs unwind it in order.
 
-    .include "probe.inc"
-    .include "gic.inc"
-
-// RD32 base, offset, name: print `name=0x<value of the 32-bit register>`.
-.macro RD32 base, off, name
-    ldr     x9, =\base
-    ldr     w10, [x9, #\off]
-    PRINT_XREG "\name", x10
-.endm
-
-// WR32 base, offset, value
-.macro WR32 base, off, val
-    ldr     x9, =\base
-    ldr     w10, =\val
-    str     w10, [x9, #\off]
-.endm
-
-// WR8 base, offset, value: a byte store (GICD_IPRIORITYR, GICD_SPENDSGIRn).
-.macro WR8 base, off, val
-    ldr     x9, =\base
-    mov     w10, #\val
-    strb    w10, [x9, #\off]
-.endm
-
-// RD8 base, offset, name: print one byte register lane.
-.macro RD8 base, off, name
-    ldr     x9, =\base
-    ldrb    w10, [x9, #\off]
-    PRINT_XREG "\name", x10
-.endm
+    .include "gic_probe.inc"
 
 // SGI_SELF n: GICD_SGIR, TargetListFilter 0b10 (the requesting CPU only).
 .macro SGI_SELF n
