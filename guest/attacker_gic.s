@@ -14,12 +14,7 @@
 .equ UART_BIT,          (1 << (UART_SPI % 32))
 .equ SPI_WORD_OFFSET,   4                   // word 1 of each bit register: INTIDs 32-63
 
-_start:
-    ldr     x0, =stack_top
-    mov     sp, x0
-    b       main
-
-.include "include/tenant.inc"
+.include "include/tenant.inc"             // _start: the stack, then main
 
 main:
     adr     x0, str_reads
@@ -59,8 +54,4 @@ str_writes:             .asciz "disabling, pending, deactivating and reprioritis
 str_reach:              .asciz "reaching for GICH at 0x08030000\n"
 str_breach:             .asciz "BREACH: wrote the hypervisor's virtual interface control\n"
 
-    .ltorg
-    .balign 16
-__bss_start:
-stack:                  .space 0x1000
-stack_top:
+.include "include/tenant_bss.inc"         // literals, __bss_start, the stack

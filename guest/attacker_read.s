@@ -8,12 +8,7 @@
 
 .equ VICTIM_IPA,        TENANT_PA_BASE      // where tenant 0's RAM really is
 
-_start:
-    ldr     x0, =stack_top
-    mov     sp, x0
-    b       main
-
-.include "include/tenant.inc"
+.include "include/tenant.inc"             // _start: the stack, then main
 
 main:
     adr     x0, str_about
@@ -30,8 +25,4 @@ main:
 str_about:              .asciz "reading tenant 0's RAM at IPA 0x41000000\n"
 str_leaked:             .asciz "BREACH: read tenant 0's RAM: "
 
-    .ltorg                                  // literals before the zero-filled part
-    .balign 16                              // (Keystone pads with NOPs: not after __bss_start)
-__bss_start:
-stack:                  .space 0x1000
-stack_top:
+.include "include/tenant_bss.inc"         // literals, __bss_start, the stack

@@ -8,12 +8,7 @@
 .equ OUTSIDE_IPA,       TENANT_IPA_BASE + 0x200000
 .equ GICD_CTLR,         0x000
 
-_start:
-    ldr     x0, =stack_top
-    mov     sp, x0
-    b       main
-
-.include "include/tenant.inc"
+.include "include/tenant.inc"             // _start: the stack, then main
 
 main:
     adr     x0, str_about
@@ -33,8 +28,4 @@ str_about:              .asciz "writing past my RAM at IPA 0x40200000\n"
 str_breach_ram:         .asciz "BREACH: wrote outside my partition\n"
 str_breach_gicd:        .asciz "BREACH: disabled the GIC distributor\n"
 
-    .ltorg                                  // literals before the zero-filled part
-    .balign 16                              // (Keystone pads with NOPs: not after __bss_start)
-__bss_start:
-stack:                  .space 0x1000
-stack_top:
+.include "include/tenant_bss.inc"         // literals, __bss_start, the stack

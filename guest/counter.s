@@ -6,12 +6,7 @@
 
 .equ COUNT_TO,          5
 
-_start:
-    ldr     x0, =stack_top
-    mov     sp, x0
-    b       main
-
-.include "include/tenant.inc"
+.include "include/tenant.inc"             // _start: the stack, then main
 
 main:
     mov     x19, #1
@@ -32,8 +27,4 @@ count_loop:
 str_count:              .asciz "count "
 str_done:               .asciz "done\n"
 
-    .ltorg                                  // literals before the zero-filled part
-    .balign 16                              // (Keystone pads with NOPs: not after __bss_start)
-__bss_start:
-stack:                  .space 0x1000
-stack_top:
+.include "include/tenant_bss.inc"         // literals, __bss_start, the stack

@@ -5,12 +5,7 @@
 .include "board.inc"
 .include "smccc.inc"
 
-_start:
-    ldr     x0, =stack_top
-    mov     sp, x0
-    b       main
-
-.include "include/tenant.inc"
+.include "include/tenant.inc"             // _start: the stack, then main
 
 main:
     adr     x0, str_hello
@@ -86,8 +81,4 @@ str_wfi:                .asciz "waiting with WFI\n"
 str_after_wfi:          .asciz "back after WFI\n"
 str_bye:                .asciz "powering off\n"
 
-    .ltorg                                  // literals before the zero-filled part
-    .balign 16                              // (Keystone pads with NOPs: not after __bss_start)
-__bss_start:
-stack:                  .space 0x1000
-stack_top:
+.include "include/tenant_bss.inc"         // literals, __bss_start, the stack

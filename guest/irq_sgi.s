@@ -12,19 +12,11 @@
 .equ SGIR_TO_SELF,      (2 << 24)           // TargetListFilter 0b10: the requesting CPU
 .equ SGI_PRIORITY,      0x80
 
-_start:
-    ldr     x0, =stack_top
-    mov     sp, x0
-    b       main
-
-.include "include/tenant.inc"
+.include "include/tenant.inc"             // _start: the stack, then main
     TENANT_IRQ_ROUTINES
 
 main:
-    ldr     x0, =el1_vectors
-    msr     vbar_el1, x0
-    isb
-    bl      gic_cpu_init
+    EL1_IRQ_SETUP
     msr     daifset, #2
     ldr     x19, =GICD_BASE
     mov     w20, #0
@@ -104,10 +96,6 @@ str_active:             .asciz ", GICD_ISACTIVER0 "
 
     EL1_VECTORS irq_entry
 
-    .ltorg
-    .balign 16
-__bss_start:
+.include "include/tenant_bss.inc"         // literals, __bss_start, the stack
 taken:                  .quad 0
 order:                  .space 16
-stack:                  .space 0x1000
-stack_top:

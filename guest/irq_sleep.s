@@ -9,22 +9,11 @@
 .equ SLEEP_MS,          20
 .equ TIMER_PRIORITY,    0x80
 
-_start:
-    ldr     x0, =stack_top
-    mov     sp, x0
-    b       main
-
-.include "include/tenant.inc"
+.include "include/tenant.inc"             // _start: the stack, then main
     TENANT_IRQ_ROUTINES
 
 main:
-    ldr     x0, =el1_vectors
-    msr     vbar_el1, x0
-    isb
-    bl      gic_cpu_init
-    mov     w0, #INTID_VIRT_TIMER
-    mov     w1, #TIMER_PRIORITY
-    bl      gic_enable
+    EL1_IRQ_SETUP INTID_VIRT_TIMER, TIMER_PRIORITY
     adr     x0, str_sleeping
     bl      puts
     mov     x0, #SLEEP_MS
@@ -71,9 +60,5 @@ str_early:              .asciz "BUG: woken before my deadline\n"
 
     EL1_VECTORS irq_entry
 
-    .ltorg
-    .balign 16
-__bss_start:
+.include "include/tenant_bss.inc"         // literals, __bss_start, the stack
 wakeups:                .quad 0
-stack:                  .space 0x1000
-stack_top:

@@ -6,12 +6,7 @@
 
 .equ SPIN_MS,           50
 
-_start:
-    ldr     x0, =stack_top
-    mov     sp, x0
-    b       main
-
-.include "include/tenant.inc"
+.include "include/tenant.inc"             // _start: the stack, then main
 
 main:
     adr     x0, str_spinning
@@ -37,8 +32,4 @@ spin:
 str_spinning:           .asciz "spinning for 50 ms without giving the core away\n"
 str_done:               .asciz "done spinning: preempted, never yielded\n"
 
-    .ltorg
-    .balign 16
-__bss_start:
-stack:                  .space 0x1000
-stack_top:
+.include "include/tenant_bss.inc"         // literals, __bss_start, the stack

@@ -13,22 +13,11 @@
 .equ TICK_MS,           1
 .equ TIMER_PRIORITY,    0x80
 
-_start:
-    ldr     x0, =stack_top
-    mov     sp, x0
-    b       main
-
-.include "include/tenant.inc"
+.include "include/tenant.inc"             // _start: the stack, then main
     TENANT_IRQ_ROUTINES
 
 main:
-    ldr     x0, =el1_vectors
-    msr     vbar_el1, x0
-    isb
-    bl      gic_cpu_init
-    mov     w0, #INTID_VIRT_TIMER
-    mov     w1, #TIMER_PRIORITY
-    bl      gic_enable
+    EL1_IRQ_SETUP INTID_VIRT_TIMER, TIMER_PRIORITY
     adr     x0, str_armed
     bl      puts
     mov     x0, #TICK_MS
@@ -95,10 +84,6 @@ str_bye:                .asciz "powering off\n"
 
     EL1_VECTORS irq_entry
 
-    .ltorg                                  // literals before the zero-filled part
-    .balign 16                              // (Keystone pads with NOPs: not after __bss_start)
-__bss_start:
+.include "include/tenant_bss.inc"         // literals, __bss_start, the stack
 tick_count:             .quad 0
 other_count:            .quad 0
-stack:                  .space 0x1000
-stack_top:

@@ -12,22 +12,11 @@
 .equ SPI_WORD,          (VICTIM_SPI / 32)
 .equ SPI_BIT,           (1 << (VICTIM_SPI % 32))
 
-_start:
-    ldr     x0, =stack_top
-    mov     sp, x0
-    b       main
-
-.include "include/tenant.inc"
+.include "include/tenant.inc"             // _start: the stack, then main
     TENANT_IRQ_ROUTINES
 
 main:
-    ldr     x0, =el1_vectors
-    msr     vbar_el1, x0
-    isb
-    bl      gic_cpu_init
-    mov     w0, #VICTIM_SPI
-    mov     w1, #SPI_PRIORITY
-    bl      gic_enable
+    EL1_IRQ_SETUP VICTIM_SPI, SPI_PRIORITY
     msr     daifclr, #2
     adr     x0, str_enabled
     bl      puts
@@ -126,10 +115,6 @@ str_bye:                .asciz "powering off\n"
 
     EL1_VECTORS irq_entry
 
-    .ltorg
-    .balign 16
-__bss_start:
+.include "include/tenant_bss.inc"         // literals, __bss_start, the stack
 spi_count:              .quad 0
 other_count:            .quad 0
-stack:                  .space 0x1000
-stack_top:
