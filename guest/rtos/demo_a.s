@@ -54,32 +54,9 @@ app_main:
     ldr     x3, =number_queue
     bl      xQueueCreateStatic
 
-    adr     x0, consumer_task
-    adr     x1, str_consumer
-    mov     x2, #TASK_STACK_SIZE
-    mov     x3, #0
-    mov     x4, #CONSUMER_PRIORITY
-    ldr     x5, =consumer_stack
-    ldr     x6, =consumer_tcb
-    bl      xTaskCreateStatic
-
-    adr     x0, producer_task
-    adr     x1, str_producer
-    mov     x2, #TASK_STACK_SIZE
-    mov     x3, #0
-    mov     x4, #PRODUCER_PRIORITY
-    ldr     x5, =producer_stack
-    ldr     x6, =producer_tcb
-    bl      xTaskCreateStatic
-
-    adr     x0, periodic_task
-    adr     x1, str_periodic
-    mov     x2, #TASK_STACK_SIZE
-    mov     x3, #0
-    mov     x4, #PERIODIC_PRIORITY
-    ldr     x5, =periodic_stack
-    ldr     x6, =periodic_tcb
-    bl      xTaskCreateStatic
+    CREATE_TASK consumer_task, str_consumer, CONSUMER_PRIORITY, consumer_stack, consumer_tcb
+    CREATE_TASK producer_task, str_producer, PRODUCER_PRIORITY, producer_stack, producer_tcb
+    CREATE_TASK periodic_task, str_periodic, PERIODIC_PRIORITY, periodic_stack, periodic_tcb
 
     b       vTaskStartScheduler
 

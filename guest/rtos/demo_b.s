@@ -50,18 +50,6 @@
 .equ PING_PRIORITY,         2
 .equ DRAIN_PRIORITY,        1
 
-// CREATE_TASK entry, name, priority, stack, tcb: xTaskCreateStatic with this demo's stack size.
-.macro CREATE_TASK entry, name, priority, stack, tcb
-    adr     x0, \entry
-    adr     x1, \name
-    mov     x2, #TASK_STACK_SIZE
-    mov     x3, #0
-    mov     x4, #\priority
-    ldr     x5, =\stack
-    ldr     x6, =\tcb
-    bl      xTaskCreateStatic
-.endm
-
 app_main:
     adr     x0, str_banner
     bl      vPrintf
