@@ -6,7 +6,8 @@ and zeros up to ``p_memsz``, and the entry point. As QEMU's ELF loader does, the
 moved by ``p_paddr - p_vaddr`` when it lies in an executable segment whose two addresses
 differ. Symbols come from ``.symtab``: function, object and untyped symbols with a non-zero
 value, at their link-time (virtual) addresses; Arm mapping symbols (``$x``, ``$d``) are
-skipped.
+skipped, and so are names that are not printable text (a corrupt ``.strtab``: lief hands such
+names over as bytes), since symbols only name addresses in traces and diagnostics.
 
 Every way the file can be unusable is an :class:`ImageError` naming the file: missing or
 unreadable, not ELF, 32-bit or big-endian, another machine, corrupt or truncated (the
@@ -94,6 +95,11 @@ def _flags(p_flags: int) -> str:
     return "".join(c for bit, c in ((PF_R, "r"), (PF_W, "w"), (PF_X, "x")) if p_flags & bit)
 
 
+def _usable_name(name: object) -> bool:
+    """A symbol name worth keeping: printable text, not an Arm mapping symbol."""
+    return isinstance(name, str) and name.isprintable() and bool(name) and not name.startswith("$")
+
+
 def load_elf(path: Path | str) -> Image:
     """Load an AArch64 ELF64 little-endian executable; segments at their physical addresses."""
     import lief
@@ -133,7 +139,7 @@ def load_elf(path: Path | str) -> Image:
     wanted = {lief.ELF.Symbol.TYPE.FUNC, lief.ELF.Symbol.TYPE.OBJECT, lief.ELF.Symbol.TYPE.NOTYPE}
     for sym in binary.symtab_symbols:
         name = sym.name
-        if not name or name.startswith("$") or sym.value == 0 or sym.type not in wanted:
+        if not _usable_name(name) or sym.value == 0 or sym.type not in wanted:
             continue
         symbols.setdefault(name, sym.value)
     return Image(name=path.stem, entry=entry, segments=segments, symbols=symbols)

@@ -140,3 +140,15 @@ def test_load_image_picks_the_format(tmp_path):
     assert load_image(raw, 0x40080000).segments == [Segment(0x40080000, NOP * 2, 8, "rwx")]
     with pytest.raises(ImageError, match="give a load address"):
         load_image(raw)
+
+
+@pytest.mark.parametrize("byte", [0xFF, 0x07])
+def test_corrupt_strtab_name_is_skipped_not_a_crash(tmp_path, byte):
+    # Regression (fuzz): lief returns an undecodable name as bytes, and name.startswith("$")
+    # raised TypeError. A corrupt name only loses that symbol; the image still loads.
+    data = bytearray(elf_bytes(good_image()))
+    at = data.find(b"\0data\0") + 2
+    data[at] = byte
+    img = load_elf(write(tmp_path, bytes(data)))
+    assert img.symbols == {"_start": 0x40000004}
+    assert img.segments == good_image().segments
