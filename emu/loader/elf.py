@@ -25,6 +25,7 @@ from emu.loader.image import Image, Segment
 EM_AARCH64 = 183
 PT_LOAD = 1
 PF_X, PF_W, PF_R = 1, 2, 4
+STT_NOTYPE, STT_OBJECT, STT_FUNC = 0, 1, 2
 _EHDR_SIZE = 64
 _PHDR = struct.Struct("<IIQQQQQQ")
 
@@ -136,10 +137,10 @@ def load_elf(path: Path | str) -> Image:
         raise ImageError(f"{path}: no loadable (PT_LOAD) segments")
 
     symbols: dict[str, int] = {}
-    wanted = {lief.ELF.Symbol.TYPE.FUNC, lief.ELF.Symbol.TYPE.OBJECT, lief.ELF.Symbol.TYPE.NOTYPE}
     for sym in binary.symtab_symbols:
         name = sym.name
-        if not _usable_name(name) or sym.value == 0 or sym.type not in wanted:
+        # The type from st_info itself: lief's enum warns on values it does not know.
+        if not _usable_name(name) or sym.value == 0 or sym.information & 0xF not in (STT_NOTYPE, STT_OBJECT, STT_FUNC):
             continue
         symbols.setdefault(name, sym.value)
     return Image(name=path.stem, entry=entry, segments=segments, symbols=symbols)

@@ -152,3 +152,15 @@ def test_corrupt_strtab_name_is_skipped_not_a_crash(tmp_path, byte):
     img = load_elf(write(tmp_path, bytes(data)))
     assert img.symbols == {"_start": 0x40000004}
     assert img.segments == good_image().segments
+
+
+def test_unknown_symbol_type_is_skipped_quietly(tmp_path, recwarn):
+    # Regression (fuzz): lief's Symbol.type warned "9 is not a valid TYPE" on stderr.
+    data = bytearray(elf_bytes(good_image()))
+    shoff, shnum = struct.unpack_from("<Q", data, 40)[0], struct.unpack_from("<H", data, 60)[0]
+    headers = [struct.unpack_from("<IIQQQQ", data, shoff + 64 * i) for i in range(shnum)]
+    symtab_off, symtab_size = next((h[4], h[5]) for h in headers if h[1] == 2)  # SHT_SYMTAB
+    for at in range(symtab_off, symtab_off + symtab_size, 24):
+        data[at + 4] = (data[at + 4] & 0xF0) | 9  # st_info: type 9 (no such STT_)
+    img = load_elf(write(tmp_path, bytes(data)))
+    assert img.symbols == {} and len(recwarn) == 0
