@@ -1,13 +1,73 @@
-"""Boards as data: a memory map and the devices wired into it (one TOML file per board)."""
+"""Boards as data: a memory map and the devices wired into it (one TOML file per board).
+
+A board file (``virt.toml`` is the example) has these keys; :func:`load_board` refuses any
+other key, a value of the wrong type or range, and a map the machine cannot build, with one
+line ``FILE: KEY: message``::
+
+    name = "virt"                   # letters, digits, _ . -
+    description = "..."             # optional
+    cpu = "cortex-a53"              # optional; the only core modelled
+    cores = 1                       # optional; one core until SMP arrives
+    [memory.NAME]                   # at most 16 regions; memory.ram is required
+    base = 0x40000000               # 4 KiB aligned
+    size = 0x40000000               # 4 KiB pages; RAM at most RAM_SIZE_MAX, others REGION_SIZE_MAX
+    access = "rwx"                  # optional: r, w, x in that order, at least one
+    [[device]]                      # at most 64
+    name = "uart0"                  # unique
+    model = "pl011"                 # a model in DEVICE_MODELS
+    base = 0x09000000               # 4 KiB aligned
+    size = 0x1000                   # 4 KiB pages, at least the model's register window
+    irq = 33                        # optional: an SPI of the GIC (32 .. 31 + num_spis), one device each
+    [interrupt_controller]          # optional
+    model = "gicv2"
+    num_spis = 256                  # a multiple of 32, at most 960 (INTIDs up to 1019, IHI 0048B 4.3.2)
+    frames = { gicd = ..., gicc = ..., gich = ..., gicv = ... }   # gicd and gicc required
+
+Every window (memory region, device, GIC frame) lies below 1 TiB (the Cortex-A53's 40-bit
+physical address space) and no two overlap.
+
+RAM size: a whole number of 4 KiB pages, at most ``RAM_SIZE_MAX`` = 8 GiB, whether it comes
+from the board file or from ``--ram`` (:meth:`Board.with_ram_size`). 8 GiB keeps the virt map's
+RAM (at 0x4000_0000) well inside the 40-bit space and clear of QEMU virt's high MMIO (from
+256 GiB), and it is a third of what this kind of host has, so a run cannot take the machine
+down; the host memory behind RAM is reserved lazily, so a large RAM costs only what the guest
+touches.
+"""
 
 from __future__ import annotations
 
-import tomllib
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from importlib import resources
 from pathlib import Path
 
+from ..devices.gicv2 import (NUM_PRIVATE, GicCpuInterface, GicDistributor, GicHypInterface,
+                             GicVirtualCpuInterface)
+from ..devices.pl011 import Pl011
 from ..errors import EmuError
+from .schema import ArrayOf, Int, Invalid, Str, Table, TableOf, read_toml, show, validate
+
+PAGE_SIZE = 0x1000
+PA_LIMIT = 1 << 40             # Cortex-A53: 40-bit physical addresses (ID_AA64MMFR0_EL1.PARange)
+RAM_SIZE_MAX = 8 << 30         # see the module docstring
+REGION_SIZE_MAX = 1 << 30      # flash, ROM: any other memory region
+DEVICE_SIZE_MAX = 256 << 20    # a device window (QEMU virt's largest, the PCIe ECAM, is 256 MiB)
+MAX_REGIONS = 16
+MAX_DEVICES = 64
+SPI_FIRST = NUM_PRIVATE        # SGIs and PPIs are banked per CPU; devices drive SPIs
+GICV2_MAX_SPIS = (1020 - NUM_PRIVATE) // 32 * 32   # INTIDs 1020-1023 are special (IHI 0048B 3.2.5)
+
+#: Device models a board can name, by their MMIO register window. The machine has a factory
+#: for each (emu/machine.py DEVICE_MODELS); tests/board checks that the two lists agree.
+DEVICE_MODELS: dict[str, int] = {
+    "pl011": Pl011.SIZE,
+}
+
+#: Interrupt controller models: each frame a board can place, with its size.
+GIC_FRAMES: dict[str, dict[str, int]] = {
+    "gicv2": {"gicd": GicDistributor.SIZE, "gicc": GicCpuInterface.SIZE,
+              "gich": GicHypInterface.SIZE, "gicv": GicVirtualCpuInterface.SIZE},
+}
+GIC_REQUIRED_FRAMES = ("gicd", "gicc")  # gich and gicv exist only with the virtualization extensions
 
 
 @dataclass(frozen=True)
@@ -29,7 +89,7 @@ class DeviceSpec:
     base: int
     size: int
     irq: int | None = None
-    options: dict = field(default_factory=dict)
+    options: dict = field(default_factory=dict)  # no model takes options yet
 
 
 @dataclass(frozen=True)
@@ -39,6 +99,11 @@ class InterruptControllerSpec:
     model: str
     frames: dict[str, int]
     num_spis: int = 256
+
+    @property
+    def spis(self) -> range:
+        """The SPI INTIDs this GIC has."""
+        return range(SPI_FIRST, SPI_FIRST + self.num_spis)
 
 
 @dataclass(frozen=True)
@@ -50,42 +115,159 @@ class Board:
     memory: dict[str, MemoryRegion]
     devices: list[DeviceSpec]
     interrupt_controller: InterruptControllerSpec | None = None
+    source: str = ""  # the file it came from, for messages
 
     @property
     def ram(self) -> MemoryRegion:
         return self.memory["ram"]
 
+    def device_spis(self) -> dict[int, str]:
+        """SPI -> name of the board device wired to it."""
+        return {d.irq: d.name for d in self.devices if d.irq is not None}
+
     def with_ram_size(self, size: int) -> "Board":
+        """This board with ``size`` bytes of RAM (``--ram``): whole 4 KiB pages, at most
+        RAM_SIZE_MAX, and clear of every other window; otherwise one EmuError line."""
+        problem = ram_size_problem(size)
+        if problem:
+            raise EmuError(f"RAM size {show(size, hex=True)} {problem} (board {self.name})")
         mem = dict(self.memory)
-        mem["ram"] = MemoryRegion("ram", self.ram.base, size, self.ram.access)
-        return Board(self.name, self.description, self.cpu, self.cores, mem, self.devices, self.interrupt_controller)
+        mem["ram"] = replace(self.ram, size=size)
+        board = replace(self, memory=mem)
+        _check_layout(board, f"board {self.name} with RAM size {size:#x}")
+        return board
+
+
+def ram_size_problem(size: object) -> str | None:
+    """What is wrong with ``size`` as a RAM size, or None."""
+    if isinstance(size, bool) or not isinstance(size, int):
+        return "is not an integer"
+    if size <= 0:
+        return "is too small: RAM needs at least one 4 KiB page"
+    if size % PAGE_SIZE:
+        return "is not a whole number of 4 KiB pages"
+    if size > RAM_SIZE_MAX:
+        return f"is more than RAM_SIZE_MAX {RAM_SIZE_MAX:#x} (8 GiB)"
+    return None
+
+
+# ---------------------------------------------------------------------------------------
+# The schema
+
+_address = Int(0, PA_LIMIT - PAGE_SIZE, PAGE_SIZE, "4 KiB", hex=True)
+_region = Table({
+    "base": _address,
+    "size": Int(hex=True),  # by region: _check_layout
+    "access": Str(pattern=r"r?w?x?(?<=.)", what="r, w and/or x in that order"),  # (?<=.): not empty
+}, frozenset({"base", "size"}))
+_device = Table({
+    "name": Str(pattern=r"[A-Za-z][A-Za-z0-9_]{0,31}", what="a letter followed by up to 31 letters, "
+                                                           "digits or underscores"),
+    "model": Str(choices=tuple(DEVICE_MODELS)),
+    "base": _address,
+    "size": Int(PAGE_SIZE, DEVICE_SIZE_MAX, PAGE_SIZE, "4 KiB", hex=True),
+    "irq": Int(),  # its range depends on the GIC: _check_wiring
+}, frozenset({"name", "model", "base", "size"}))
+_gic = Table({
+    "model": Str(choices=tuple(GIC_FRAMES)),
+    "num_spis": Int(0, GICV2_MAX_SPIS, 32),
+    "frames": Table({name: _address for name in GIC_FRAMES["gicv2"]}, frozenset(GIC_REQUIRED_FRAMES)),
+}, frozenset({"model", "frames"}))
+BOARD_SCHEMA = Table({
+    "name": Str(pattern=r"[A-Za-z0-9_.-]{1,64}", what="1 to 64 letters, digits, _ . or -"),
+    "description": Str(),
+    "cpu": Str(choices=("cortex-a53",)),
+    "cores": Int(1, 1),
+    "memory": TableOf(_region, max_items=MAX_REGIONS),
+    "device": ArrayOf(_device, MAX_DEVICES),
+    "interrupt_controller": _gic,
+}, frozenset({"name", "memory"}))
+
+
+def _fail(source: str, key: str, message: str) -> None:
+    raise EmuError(f"{source}: {key}: {message}")
+
+
+def _windows(board: Board) -> list[tuple[str, int, int]]:
+    """(key, base, end) of every address window the machine maps."""
+    out = [(f"memory.{r.name}", r.base, r.end) for r in board.memory.values()]
+    out += [(f"device[{i}] ({d.name})", d.base, d.base + d.size) for i, d in enumerate(board.devices)]
+    gic = board.interrupt_controller
+    if gic is not None:
+        sizes = GIC_FRAMES[gic.model]
+        out += [(f"interrupt_controller.frames.{f}", base, base + sizes[f]) for f, base in gic.frames.items()]
+    return out
+
+
+def _check_layout(board: Board, source: str) -> None:
+    """RAM within its limit, every window inside the physical address space, no overlaps."""
+    if "ram" not in board.memory:
+        _fail(source, "memory.ram", "missing (every board has RAM)")
+    for r in board.memory.values():
+        problem = ram_size_problem(r.size)
+        if r.name != "ram" and not problem and r.size > REGION_SIZE_MAX:
+            problem = f"is more than REGION_SIZE_MAX {REGION_SIZE_MAX:#x} (1 GiB)"
+        if problem:
+            _fail(source, f"memory.{r.name}.size", f"{r.size:#x} {problem}")
+    windows = sorted(_windows(board), key=lambda w: (w[1], w[2]))
+    for key, base, end in windows:
+        if end > PA_LIMIT:
+            _fail(source, key, f"{base:#x}-{end - 1:#x} reaches past the 40-bit physical address space")
+    for (ka, a, a_end), (kb, b, b_end) in zip(windows, windows[1:]):
+        if b < a_end:  # sorted by base; windows are disjoint iff each ends before the next begins
+            _fail(source, kb, f"{b:#x}-{b_end - 1:#x} overlaps {ka} {a:#x}-{a_end - 1:#x}")
+
+
+def _check_wiring(board: Board, source: str) -> None:
+    """Device names unique, windows big enough for their model, IRQs SPIs of the GIC, one device each."""
+    gic = board.interrupt_controller
+    names: set[str] = set()
+    wired: dict[int, str] = {}
+    for i, d in enumerate(board.devices):
+        key = f"device[{i}]"
+        if d.name in names:
+            _fail(source, f"{key}.name", f"{d.name!r} names two devices")
+        names.add(d.name)
+        if d.size < DEVICE_MODELS[d.model]:
+            _fail(source, f"{key}.size", f"{d.size:#x} is smaller than the {d.model} register window "
+                                         f"{DEVICE_MODELS[d.model]:#x}")
+        if d.irq is None:
+            continue
+        if gic is None:
+            _fail(source, f"{key}.irq", "the board has no interrupt_controller to wire it to")
+        if d.irq not in gic.spis:
+            spis = f"SPIs {SPI_FIRST}..{SPI_FIRST + gic.num_spis - 1}" if gic.num_spis else "no SPIs (num_spis 0)"
+            _fail(source, f"{key}.irq", f"{d.irq} is not an SPI of the GIC, which has {spis}; "
+                                        "0-31 are SGIs and per-CPU PPIs")
+        if d.irq in wired:
+            _fail(source, f"{key}.irq", f"SPI {d.irq} is already wired to {wired[d.irq]}")
+        wired[d.irq] = d.name
+
+
+def board_from_data(data: dict, source: str) -> Board:
+    """A checked :class:`Board` from a parsed board file; every problem is one EmuError line."""
+    data = validate(data, BOARD_SCHEMA, source)
+    memory = {n: MemoryRegion(n, m["base"], m["size"], m.get("access", "rwx")) for n, m in data["memory"].items()}
+    devices = [DeviceSpec(d["name"], d["model"], d["base"], d["size"], d.get("irq")) for d in data.get("device", [])]
+    ic = data.get("interrupt_controller")
+    gic = None if ic is None else InterruptControllerSpec(ic["model"], ic["frames"], ic.get("num_spis", 256))
+    board = Board(data["name"], data.get("description", ""), data.get("cpu", "cortex-a53"), data.get("cores", 1),
+                  memory, devices, gic, source)
+    _check_layout(board, source)
+    _check_wiring(board, source)
+    return board
+
+
+def known_boards() -> list[str]:
+    return sorted(p.name[:-5] for p in resources.files(__package__).iterdir() if p.name.endswith(".toml"))
 
 
 def load_board(name_or_path: str = "virt") -> Board:
     """Load a board by name (``virt``) or from a TOML file path."""
     path = Path(name_or_path)
-    try:
-        if path.suffix == ".toml" or path.exists():
-            text = path.read_text()
-        else:
-            text = resources.files(__package__).joinpath(f"{name_or_path}.toml").read_text()
-    except (OSError, FileNotFoundError):
-        raise EmuError(f"unknown board '{name_or_path}'") from None
-    try:
-        data = tomllib.loads(text)
-        memory = {n: MemoryRegion(n, int(m["base"]), int(m["size"]), m.get("access", "rwx"))
-                  for n, m in data.get("memory", {}).items()}
-        devices = [DeviceSpec(d["name"], d["model"], int(d["base"]), int(d["size"]), d.get("irq"),
-                              {k: v for k, v in d.items() if k not in ("name", "model", "base", "size", "irq")})
-                   for d in data.get("device", [])]
-        if "ram" not in memory:
-            raise KeyError("memory.ram")
-        ic = data.get("interrupt_controller")
-        gic = None
-        if ic is not None:
-            gic = InterruptControllerSpec(ic["model"], {k: int(v) for k, v in ic["frames"].items()},
-                                          int(ic.get("num_spis", 256)))
-        return Board(data["name"], data.get("description", ""), data.get("cpu", "cortex-a53"),
-                     int(data.get("cores", 1)), memory, devices, gic)
-    except (tomllib.TOMLDecodeError, KeyError, TypeError, ValueError) as exc:
-        raise EmuError(f"board '{name_or_path}': malformed description ({exc})") from None
+    if path.suffix != ".toml" and not path.exists():
+        if name_or_path not in known_boards():
+            raise EmuError(f"unknown board {show(name_or_path)} (known: {', '.join(known_boards())}; "
+                           "or give a .toml file)")
+        path = Path(str(resources.files(__package__).joinpath(f"{name_or_path}.toml")))
+    return board_from_data(read_toml(path), str(path))
