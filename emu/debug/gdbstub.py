@@ -87,6 +87,9 @@ PAGE = 0x1000
 MAX_READ = (PACKET_SIZE - 16) // 2
 # A Ctrl-C may reach the machine just before a run starts and be lost; ask again this often.
 INTERRUPT_RETRY_S = 0.2
+# Packets a client sends while the guest runs wait for the stop (GDB sends none in all-stop
+# mode); past this many they are refused ('-', send again), so the queue cannot grow unbounded.
+MAX_QUEUED_WHILE_RUNNING = 64
 
 Z_SW_BREAK, Z_HW_BREAK, Z_WRITE_WATCH, Z_READ_WATCH, Z_ACCESS_WATCH = range(5)
 _WATCH_NAMES = {Z_WRITE_WATCH: "watch", Z_READ_WATCH: "rwatch", Z_ACCESS_WATCH: "awatch"}
@@ -779,6 +782,14 @@ class GdbServer:
         # The result, not the thread's liveness, says the run is over: the thread is still
         # alive for a moment after it has sent its wake-up byte.
         while self._run_result is None:
+            # First what is already queued: a Ctrl-C may have come in the same read as the
+            # packet that started this run.
+            if self._take_interrupts(s):
+                self.m.pause("interrupt")
+                asked_at = time.monotonic()
+            if asked_at is not None and time.monotonic() - asked_at > INTERRUPT_RETRY_S:
+                self.m.pause("interrupt")  # the first request raced with the start of a run
+                asked_at = time.monotonic()
             timeout = INTERRUPT_RETRY_S if asked_at is not None else None
             try:
                 ready, _, _ = select.select([s.conn, self._wake_r], [], [], timeout)
@@ -790,22 +801,42 @@ class GdbServer:
                 # The client left mid-run: stop the guest and keep it for the next client.
                 self._note_stop(self._halt())
                 return "disconnected"
-            while s.events and isinstance(s.events[0], (Interrupt, Ack)):
-                ev = s.events.popleft()
-                if isinstance(ev, Interrupt):
-                    self.m.pause("interrupt")
-                    asked_at = time.monotonic()
-            if asked_at is not None and time.monotonic() - asked_at > INTERRUPT_RETRY_S:
-                self.m.pause("interrupt")  # the first request raced with the start of a run
-                asked_at = time.monotonic()
         result = self._collect()
         reply = self._note_stop(result)
         if self._trap_entry is not None and result.paused and result.reason == "trap":
-            s.send(console_output(describe_trap(self.m, self._trap_entry)))
+            s.send(console_output(self._describe_trap(self._trap_entry)))
         if result.diagnostic:
             s.send(console_output(f"emu: {result.reason}: {result.diagnostic}\n"))
         s.send(reply)
         return None
+
+    def _describe_trap(self, entry) -> str:
+        # The entry may come from anywhere the client resumed at (an address that is no memory
+        # at all): what cannot be read is said, and the stop is still reported.
+        try:
+            return describe_trap(self.m, entry)
+        except (EmuError, UcError) as err:
+            return f"trap: exception entry to EL2 at {entry.vector:#x} ({err})\n"
+
+    @staticmethod
+    def _take_interrupts(s: _Session) -> bool:
+        """While the guest runs: take the Ctrl-Cs out of the queue wherever they are, drop the
+        acks (they answer replies sent before the run) and keep the packets for after the stop.
+        True if there was a Ctrl-C. A packet sent mid-run must not hide a Ctrl-C behind it,
+        or a guest that never stops by itself could not be stopped at all."""
+        interrupted = False
+        kept: deque = deque()
+        for ev in s.events:
+            if isinstance(ev, Interrupt):
+                interrupted = True
+            elif isinstance(ev, Ack):
+                continue
+            elif len(kept) < MAX_QUEUED_WHILE_RUNNING:
+                kept.append(ev)
+            elif isinstance(ev, Packet) and not s.no_ack:
+                s.send_raw(b"-")  # not taken: the client may send it again after the stop
+        s.events = kept
+        return interrupted
 
     def _note_stop(self, result: RunResult) -> bytes:
         reply = self._stop_reply(result)

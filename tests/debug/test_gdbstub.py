@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import re
 import struct
 import time
 import xml.etree.ElementTree as ET
@@ -12,10 +13,13 @@ from gdb_client import GdbClient, ServerThread
 
 from emu.debug import gdbregs
 from emu.debug.gdbproto import PACKET_SIZE, frame
+from emu.debug.gdbstub import MAX_QUEUED_WHILE_RUNNING
+from emu.errors import EmuError
 from emu.machine import Console, Machine
 
 PC = gdbregs.BY_NAME["pc"]
 X0 = gdbregs.BY_NAME["x0"]
+G_BYTES = 31 * 8 + 8 + 8 + 4 + 32 * 16 + 4 + 4   # x0-x30, sp, pc, cpsr, v0-v31, fpsr, fpcr
 
 # Counts to 3 in x0, stores it, loads it back, takes an HVC to its own EL2 vector and exits
 # with code 7 through semihosting.
@@ -94,6 +98,12 @@ def spin(asm_image):
     srv.stop()
 
 
+def resume(c: GdbClient, packet: bytes = b"c") -> None:
+    """Send a packet that starts the guest; its stop reply comes later."""
+    c.send_raw(frame(packet))
+    assert c.read_ack()
+
+
 def reg(c: GdbClient, regno: int) -> int:
     reply = c.command(b"p%x" % regno)
     return int.from_bytes(bytes.fromhex(reply.decode()), "little")
@@ -114,7 +124,7 @@ def test_g_packet_carries_core_and_fp_registers_in_xml_order(program):
     img, srv, connect = program
     c = connect()
     g = bytes.fromhex(c.command("g").decode())
-    assert len(g) == 31 * 8 + 8 + 8 + 4 + 32 * 16 + 4 + 4
+    assert len(g) == G_BYTES
     assert struct.unpack_from("<Q", g, 32 * 8)[0] == img.entry
 
 
@@ -342,6 +352,28 @@ def test_trap_on_stops_at_each_entry_to_el2_and_prints_the_syndrome(program):
     assert c.command("c") == b"W07"
 
 
+def test_a_trap_stop_that_cannot_be_described_is_still_reported(program, monkeypatch):
+    # Fuzz finding: with 'monitor trap on', a step at PC 0xfffffffffffffffe entered EL2 and
+    # reading the faulting instruction for the trap line raised; the server died with it.
+    img, srv, connect = program
+    c = connect()
+    assert c.command(b"Z0,%x,4" % img.symbols["loop"]) == b"OK"
+    assert c.command("c") == b"T05swbreak:;thread:1;"   # VBAR_EL2 is set by now
+    c.monitor("trap on")
+
+    def unreadable(addr, el=None):
+        raise EmuError(f"physical address {addr:#x} (4 bytes) is not memory")
+
+    monkeypatch.setattr(srv.server.m, "disassemble", unreadable)
+    c.console = ""
+    assert c.command(b"z0,%x,4" % img.symbols["loop"]) == b"OK"
+    assert c.command(b"P%x=%s" % (PC, (0xFFFFFFFFFFFFFFFC).to_bytes(8, "little").hex().encode())) == b"OK"
+    assert c.command("s") == b"T05thread:1;"
+    assert reg(c, PC) == img.symbols["sync_cur_spx"]   # an instruction abort, taken at EL2
+    assert "trap: exception entry to EL2" in c.console and "is not memory" in c.console
+    assert c.command("qC") == b"QC1"
+
+
 def test_exit_is_reported_and_ends_the_server_when_the_client_leaves(program):
     _, srv, connect = program
     c = connect()
@@ -357,8 +389,7 @@ def test_ctrl_c_interrupts_a_running_guest(spin):
     c = srv.client()
     counts = []
     for _ in range(2):
-        c.send_raw(frame(b"c"))
-        assert c.read_ack()
+        resume(c)
         time.sleep(0.2)
         c.send_raw(b"\x03")
         assert c.read_packet() == b"T02thread:1;"
@@ -367,11 +398,67 @@ def test_ctrl_c_interrupts_a_running_guest(spin):
     c.close()
 
 
+def test_ctrl_c_in_the_same_write_as_the_continue_stops_the_guest(spin):
+    _, srv = spin
+    c = srv.client()
+    c.send_raw(frame(b"c") + b"\x03")
+    assert c.read_ack()
+    assert c.read_packet() == b"T02thread:1;"
+    c.close()
+
+
+def test_ctrl_c_behind_a_packet_sent_mid_run_still_stops_the_guest(spin):
+    _, srv = spin
+    c = srv.client()
+    resume(c)
+    time.sleep(0.1)
+    # GDB sends nothing but Ctrl-C while the guest runs; a client that does must not be able to
+    # hide its Ctrl-C behind the packet. The packet is answered after the stop.
+    c.send_raw(frame(b"qC") + b"\x03")
+    assert c.read_packet() == b"T02thread:1;"
+    assert c.read_packet() == b"QC1"
+    assert c.command("?") == b"T02thread:1;"
+    c.close()
+
+
+def test_continue_with_a_signal_at_pc_1_leaves_the_server_answering(spin):
+    # Fuzz finding: '$C05;1' resumed at a PC that is not 4-aligned and the run never ended;
+    # with a packet behind it, a Ctrl-C then got no answer. Whether the guest stops by itself
+    # (a PC alignment fault) or runs until interrupted, the client gets a stop and a reply.
+    _, srv = spin
+    c = srv.client()
+    resume(c, b"C05;1")
+    c.send_raw(frame(b"qC") + b"\x03")
+    stop = c.read_packet()
+    assert re.fullmatch(rb"T[0-9a-f]{2}thread:1;", stop), stop
+    assert c.read_packet() == b"QC1"
+    assert c.command("?") == stop
+    assert len(c.command("g")) == 2 * G_BYTES
+    assert "Traceback" not in srv.log.getvalue()
+    c.close()
+
+
+def test_packets_queued_mid_run_are_bounded_and_the_rest_refused(spin):
+    _, srv = spin
+    c = srv.client()
+    resume(c)
+    extra = 5
+    c.send_raw(frame(b"qC") * (MAX_QUEUED_WHILE_RUNNING + extra))
+    for _ in range(extra):
+        assert c.read_ack() is False   # refused: send it again after the stop
+    c.send_raw(b"\x03")
+    assert c.read_packet() == b"T02thread:1;"
+    for _ in range(MAX_QUEUED_WHILE_RUNNING):
+        assert c.read_ack()
+        assert c.read_packet() == b"QC1"
+    assert c.command("?") == b"T02thread:1;"
+    c.close()
+
+
 def test_client_leaving_mid_run_leaves_the_machine_paused_for_the_next(spin):
     img, srv = spin
     c = srv.client()
-    c.send_raw(frame(b"c"))
-    assert c.read_ack()
+    resume(c)
     time.sleep(0.2)
     c.close()
     c2 = srv.attach()
