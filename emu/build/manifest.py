@@ -6,11 +6,19 @@ into (the idea of Hafnium's manifest: partitions are data, not code)::
     hypervisor = "hyp"          # image name from images.toml
     quantum_us = 2000           # optional time slice in microseconds; 0 or absent: cooperative
     [[tenant]]
-    name = "hello"              # console tag: 1..15 printable ASCII characters
+    name = "hello"              # console tag: 1..15 of A-Z a-z 0-9 _ . -
     image = "hello"             # image name from images.toml, linked at TENANT_IPA_BASE
     memory = 0x200000           # bytes of RAM: a multiple of 2 MiB, at most TENANT_PA_STRIDE
     # pa = 0x41000000           # optional; default TENANT_PA_BASE + index * TENANT_PA_STRIDE
     # irqs = [48, 49]           # optional SPIs (INTID 32..95) the tenant owns, each at most one tenant's
+
+What the hypervisor can enforce (``manifest_validate`` in hyp_manifest.inc checks it again at
+boot) is refused here already, so that a bad manifest fails the build rather than the run:
+a tenant's RAM lies in the board's RAM (virt: 0x4000_0000, 1 GiB) and below PA_LIMIT (the
+4 GiB its stage 2 maps), overlaps no other tenant, the hypervisor or the blob; its name is a
+console tag that cannot forge another (``[hyp]x`` would, so ``[`` and ``]`` are refused with
+everything outside the safe set); and its SPIs are neither another tenant's nor wired to one of
+the board's own devices (the UART's SPI 33 stays the hypervisor's).
 
 The time slice goes into the blob in counter ticks (MF_QUANTUM), converted at the board's
 CNTFRQ of 62.5 MHz and rounded down; the SPIs as a bitmap (MT_SPIS, bit n = INTID 32 + n).
@@ -31,12 +39,15 @@ an ELF file, :func:`read_placements` rebuilds the same list from the blob and th
 
 from __future__ import annotations
 
+import re
 import struct
-import tomllib
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
 from typing import Collection, Mapping
 
+from emu.board import Board, load_board
+from emu.board.schema import ArrayOf, Int, Str, Table, read_toml, show, validate
 from emu.build.constants import Constants, firmware_constants
 from emu.errors import EmuError
 from emu.loader.image import Image, Segment, SymbolTable
@@ -48,9 +59,30 @@ CNTFRQ_HZ = 62_500_000  # the counter frequency of the board (QEMU virt): MF_QUA
 SPI_FIRST = 32          # MT_SPIS bit n is INTID SPI_FIRST + n ...
 SPI_COUNT = 64          # ... for n < 64 (a u64)
 QUANTUM_US_MAX = 10_000_000  # a slice longer than 10 s is a mistake, not a schedule
+BOARD = "virt"          # the board the firmware is built for (firmware/include/board.inc)
 
-_TOP_KEYS = {"hypervisor", "tenant", "quantum_us"}
-_TENANT_KEYS = {"name", "image", "memory", "pa", "irqs"}
+#: A tenant name is its console tag, ``[name]``: letters, digits and ``_ . -`` only, so that no
+#: name can close the tag early, start a line or carry a terminal escape.
+TENANT_NAME = re.compile(rf"[A-Za-z0-9_.-]{{1,{NAME_FIELD_BYTES - 1}}}")
+_NAME_RULE = f"1 to {NAME_FIELD_BYTES - 1} of A-Z a-z 0-9 _ . -"
+
+MANIFEST_SCHEMA = Table({
+    "hypervisor": Str(pattern=r"\S+", what="an image name", max_len=100),
+    "quantum_us": Int(0, QUANTUM_US_MAX),
+    "tenant": ArrayOf(Table({
+        "name": Str(pattern=TENANT_NAME.pattern, what=_NAME_RULE),
+        "image": Str(pattern=r"\S+", what="an image name", max_len=100),
+        "memory": Int(hex=True),
+        "pa": Int(hex=True),
+        "irqs": ArrayOf(Int(), SPI_COUNT),
+    }, frozenset({"name", "image", "memory"})), max_items=64, min_items=1),
+}, frozenset({"hypervisor", "tenant"}))
+
+
+@lru_cache(maxsize=None)
+def firmware_board() -> Board:
+    """The board the firmware is built for, whose RAM and device SPIs a manifest must respect."""
+    return load_board(BOARD)
 
 
 def quantum_ticks(quantum_us: int) -> int:
@@ -134,79 +166,36 @@ class SystemImage(Image):
 # ---------------------------------------------------------------------------------------
 # Reading manifests
 
-def _int(value, what: str, where: str) -> int:
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise EmuError(f"{where}: {what} must be an integer, not {value!r}")
-    return value
-
-
 def load_manifest(path: Path | str, images: Collection[str] | None = None,
-                  constants: Mapping[str, int] | None = None) -> Manifest:
+                  constants: Mapping[str, int] | None = None, board: Board | None = None) -> Manifest:
     """Read and check a manifest; ``images`` (if given) are the image names that exist.
 
-    Every problem is an :class:`EmuError` of one line naming the file and the tenant.
+    Every problem is an :class:`EmuError` of one line naming the file and the key or tenant.
     """
     path = Path(path)
     c = constants if constants is not None else firmware_constants()
-    try:
-        data = tomllib.loads(path.read_text())
-    except OSError as exc:
-        raise EmuError(f"{path}: cannot read: {exc.strerror or exc}") from None
-    except tomllib.TOMLDecodeError as exc:
-        raise EmuError(f"{path}: not valid TOML: {exc}") from None
-
-    unknown = sorted(set(data) - _TOP_KEYS)
-    if unknown:
-        raise EmuError(f"{path}: unknown key {unknown[0]!r} (expected: hypervisor, quantum_us, [[tenant]])")
-    quantum_us = _int(data.get("quantum_us", 0), "quantum_us", str(path))
-    if not 0 <= quantum_us <= QUANTUM_US_MAX:
-        raise EmuError(f"{path}: quantum_us {quantum_us} is not between 0 (cooperative) and {QUANTUM_US_MAX}")
-    hyp = data.get("hypervisor")
-    if not isinstance(hyp, str) or not hyp:
-        raise EmuError(f"{path}: 'hypervisor' must name an image from images.toml")
+    data = validate(read_toml(path), MANIFEST_SCHEMA, path)
+    hyp = data["hypervisor"]
     if images is not None and hyp not in images:
-        raise EmuError(f"{path}: hypervisor image {hyp!r} is not declared in images.toml")
-    entries = data.get("tenant")
-    if not isinstance(entries, list) or not entries:
-        raise EmuError(f"{path}: no [[tenant]] entries")
+        raise EmuError(f"{path}: hypervisor: image {show(hyp)} is not declared in images.toml")
+    entries = data["tenant"]
     max_tenants = _require(c, "MAX_TENANTS")
     if len(entries) > max_tenants:
-        raise EmuError(f"{path}: {len(entries)} tenants; at most MAX_TENANTS = {max_tenants}")
+        raise EmuError(f"{path}: tenant: {len(entries)} tenants; at most MAX_TENANTS = {max_tenants}")
 
     tenants: list[TenantSpec] = []
-    for index, entry in enumerate(entries):
-        where = f"{path}: tenant {index}"
-        if not isinstance(entry, dict):
-            raise EmuError(f"{where}: must be a table")
-        if isinstance(entry.get("name"), str):
-            where = f"{path}: tenant {entry['name']!r}"
-        unknown = sorted(set(entry) - _TENANT_KEYS)
-        if unknown:
-            raise EmuError(f"{where}: unknown key {unknown[0]!r} (expected: name, image, memory, pa, irqs)")
-        for key in ("name", "image", "memory"):
-            if key not in entry:
-                raise EmuError(f"{where}: missing {key!r}")
-        name, image = entry["name"], entry["image"]
-        if not isinstance(name, str) or not name or len(name) >= NAME_FIELD_BYTES \
-                or not all(0x20 < ord(ch) < 0x7F for ch in name):
-            raise EmuError(f"{where}: name must be 1 to {NAME_FIELD_BYTES - 1} printable ASCII "
-                           f"characters without spaces, not {name!r}")
-        if any(t.name == name for t in tenants):
+    for entry in entries:
+        where = f"{path}: tenant {entry['name']!r}"
+        if any(t.name == entry["name"] for t in tenants):
             raise EmuError(f"{where}: name used by two tenants")
-        if not isinstance(image, str) or not image:
-            raise EmuError(f"{where}: 'image' must name an image from images.toml")
-        if images is not None and image not in images:
-            raise EmuError(f"{where}: image {image!r} is not declared in images.toml")
-        memory = _int(entry["memory"], "memory", where)
-        pa = _int(entry["pa"], "pa", where) if "pa" in entry else None
-        irqs = entry.get("irqs", [])
-        if not isinstance(irqs, list):
-            raise EmuError(f"{where}: irqs must be a list of SPI numbers, not {irqs!r}")
-        irqs = tuple(_int(irq, "each of irqs", where) for irq in irqs)
-        tenants.append(TenantSpec(name, image, memory, pa, irqs))
-    _check_layout([(t.name, t.memory, t.pa) for t in tenants], c, str(path))
-    _check_irqs([(t.name, t.irqs) for t in tenants], str(path))
-    return Manifest(path=path, hypervisor=hyp, tenants=tuple(tenants), quantum_us=quantum_us)
+        if images is not None and entry["image"] not in images:
+            raise EmuError(f"{where}: image {show(entry['image'])} is not declared in images.toml")
+        tenants.append(TenantSpec(entry["name"], entry["image"], entry["memory"], entry.get("pa"),
+                                  tuple(entry.get("irqs", ()))))
+    board = board or firmware_board()
+    _check_layout([(t.name, t.memory, t.pa) for t in tenants], c, str(path), board)
+    _check_irqs([(t.name, t.irqs) for t in tenants], str(path), board)
+    return Manifest(path=path, hypervisor=hyp, tenants=tuple(tenants), quantum_us=data.get("quantum_us", 0))
 
 
 def _require(c: Mapping[str, int], name: str) -> int:
@@ -217,17 +206,22 @@ def _require(c: Mapping[str, int], name: str) -> int:
     return c[name]
 
 
-def _check_irqs(tenants: list[tuple[str, Collection[int]]], source: str) -> None:
+def _check_irqs(tenants: list[tuple[str, Collection[int]]], source: str, board: Board) -> None:
     """Each SPI belongs to at most one tenant: an interrupt is part of one partition, and the
     hypervisor injects it into its owner only. SGIs, PPIs and INTIDs past MT_SPIS are not
-    assignable (every tenant has its own SGIs and virtual timer PPI)."""
+    assignable (every tenant has its own SGIs and virtual timer PPI), and neither are the SPIs
+    of the board's own devices (the UART is the hypervisor's console)."""
     owner: dict[int, str] = {}
+    devices = board.device_spis()
     for name, irqs in tenants:
         where = f"{source}: tenant {name!r}"
         for irq in irqs:
             if not SPI_FIRST <= irq < SPI_FIRST + SPI_COUNT:
                 raise EmuError(f"{where}: irq {irq} is not an SPI the manifest can assign "
                                f"({SPI_FIRST}..{SPI_FIRST + SPI_COUNT - 1})")
+            if irq in devices:
+                raise EmuError(f"{where}: irq {irq} is the SPI of board {board.name}'s device "
+                               f"{devices[irq]}, not a tenant's")
             if irq in owner:
                 if owner[irq] == name:
                     raise EmuError(f"{where}: irq {irq} is listed twice")
@@ -235,11 +229,14 @@ def _check_irqs(tenants: list[tuple[str, Collection[int]]], source: str) -> None
             owner[irq] = name
 
 
-def _check_layout(tenants: list[tuple[str, int, int | None]], c: Mapping[str, int], source: str) -> list[int]:
+def _check_layout(tenants: list[tuple[str, int, int | None]], c: Mapping[str, int], source: str,
+                  board: Board) -> list[int]:
     """Check sizes and physical ranges; return each tenant's PA."""
     stride = _require(c, "TENANT_PA_STRIDE")
     base = _require(c, "TENANT_PA_BASE")
     ram = _require(c, "RAM_BASE")
+    pa_limit = _require(c, "PA_LIMIT")
+    board_ram = board.ram
     pas = []
     for index, (name, memory, pa) in enumerate(tenants):
         where = f"{source}: tenant {name!r}"
@@ -253,6 +250,12 @@ def _check_layout(tenants: list[tuple[str, int, int | None]], c: Mapping[str, in
             raise EmuError(f"{where}: pa {pa:#x} is not 2 MiB aligned")
         if pa < ram:
             raise EmuError(f"{where}: pa {pa:#x} is below RAM_BASE {ram:#x}")
+        if pa + memory > pa_limit:
+            raise EmuError(f"{where}: RAM {pa:#x}-{pa + memory - 1:#x} is past PA_LIMIT {pa_limit:#x}, "
+                           "the physical addresses the hypervisor's stage 2 maps")
+        if pa < board_ram.base or pa + memory > board_ram.end:
+            raise EmuError(f"{where}: RAM {pa:#x}-{pa + memory - 1:#x} lies outside the RAM of board "
+                           f"{board.name} {board_ram.base:#x}-{board_ram.end - 1:#x}")
         for other, (oname, omem, _) in enumerate(tenants[:index]):
             if pa < pas[other] + omem and pas[other] < pa + memory:
                 raise EmuError(f"{where}: RAM {pa:#x}-{pa + memory - 1:#x} overlaps tenant "
@@ -292,7 +295,7 @@ def manifest_blob(placements: list[TenantPlacement], constants: Mapping[str, int
 
 
 def pack_system(hyp: Image, tenants: list[tuple], constants: Mapping[str, int] | None = None,
-                name: str = "system", quantum: int = 0) -> SystemImage:
+                name: str = "system", quantum: int = 0, board: Board | None = None) -> SystemImage:
     """One image with the hypervisor, the manifest blob at MANIFEST_PA and every tenant's RAM.
 
     ``tenants`` are ``(name, image, memory, pa)`` or ``(name, image, memory, pa, irqs)``; ``pa``
@@ -309,10 +312,11 @@ def pack_system(hyp: Image, tenants: list[tuple], constants: Mapping[str, int] |
         raise EmuError(f"{name}: {len(tenants)} tenants; at most MAX_TENANTS = {max_tenants}")
     tenants = [tuple(t) if len(t) == 5 else (*t, ()) for t in tenants]
     for tname, *_ in tenants:
-        if not tname or len(tname) >= NAME_FIELD_BYTES or not tname.isascii():
-            raise EmuError(f"{name}: tenant name {tname!r} must be 1 to {NAME_FIELD_BYTES - 1} ASCII characters")
-    pas = _check_layout([(t[0], t[2], t[3]) for t in tenants], c, name)
-    _check_irqs([(t[0], t[4]) for t in tenants], name)
+        if not isinstance(tname, str) or not TENANT_NAME.fullmatch(tname):
+            raise EmuError(f"{name}: tenant name {show(tname)} is not {_NAME_RULE}")
+    board = board or firmware_board()
+    pas = _check_layout([(t[0], t[2], t[3]) for t in tenants], c, name, board)
+    _check_irqs([(t[0], t[4]) for t in tenants], name, board)
     if not 0 <= quantum < 1 << 63:
         raise EmuError(f"{name}: time slice {quantum} ticks is out of range")
     ipa = _require(c, "TENANT_IPA_BASE")
@@ -331,8 +335,8 @@ def pack_system(hyp: Image, tenants: list[tuple], constants: Mapping[str, int] |
                 raise EmuError(f"{where}: image needs {seg.end - ipa:#x} bytes but the tenant has "
                                f"memory {memory:#x}")
             segments.append((f"tenant {tname!r}", Segment(seg.addr - ipa + pa, seg.data, seg.memsz, seg.flags)))
-        if not image.contains(image.entry):
-            raise EmuError(f"{where}: entry {image.entry:#x} is outside the image")
+        if not image.contains(image.entry) or image.entry % 4:
+            raise EmuError(f"{where}: entry {image.entry:#x} is outside the image or not word aligned")
         placements.append(TenantPlacement(tname, index, ipa, pa, memory, image.entry,
                                           dict(image.symbols), image.name, tuple(sorted(irqs))))
         tenant_types = getattr(image, "symbol_types", {}) or {}

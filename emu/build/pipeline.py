@@ -19,7 +19,8 @@ Each image is assembled (include search: the source's directory, then
 ``firmware/include``) and written to ``out/NAME.elf``. Each ``manifests/M.toml`` becomes a
 system image ``out/M.elf`` (see :mod:`emu.build.manifest`). Everything requested is
 rebuilt every time (assembly takes milliseconds); a file is rewritten only when its bytes
-change.
+change. A manifest that cannot be read or packed does not stop the others: everything else
+is built, then :class:`BuildError` names each broken manifest in one line.
 """
 
 from __future__ import annotations
@@ -54,6 +55,17 @@ class ImageSpec:
     source: Path
     base: int
     group: str | None = None
+
+
+class BuildError(EmuError):
+    """Some systems could not be built: ``errors`` says why, one line each; ``built`` lists
+    what was written all the same."""
+
+    def __init__(self, errors: list[EmuError], built: list["Built"]):
+        more = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
+        super().__init__(f"{errors[0]}{more}")
+        self.errors = errors
+        self.built = built
 
 
 @dataclass(frozen=True)
@@ -160,7 +172,12 @@ def build_all(root: Path | str, out_dir: Path | str, names: list[str] | None = N
                 raise EmuError(f"unknown image {name!r} (not in {IMAGES_FILE}, no {MANIFEST_DIR}/{name}.toml)")
 
     constants = firmware_constants(root / FIRMWARE_INCLUDE)
-    parsed = {stem: load_manifest(manifests[stem], specs, constants) for stem in wanted_systems}
+    parsed, broken = {}, []
+    for stem in wanted_systems:
+        try:
+            parsed[stem] = load_manifest(manifests[stem], specs, constants)
+        except EmuError as exc:
+            broken.append(exc)
     for m in parsed.values():
         for image_name in [m.hypervisor] + [t.image for t in m.tenants]:
             if image_name not in wanted_images:
@@ -172,8 +189,14 @@ def build_all(root: Path | str, out_dir: Path | str, names: list[str] | None = N
         images[name] = assemble_image(specs[name], root)
         results.append(Built(name, write_elf(images[name], out_dir / f"{name}.elf"), images[name], "image"))
     for stem, m in parsed.items():
-        system = pack_manifest(m, images, constants, name=stem)
+        try:
+            system = pack_manifest(m, images, constants, name=stem)
+        except EmuError as exc:
+            broken.append(exc)
+            continue
         results.append(Built(stem, write_elf(system, out_dir / f"{stem}.elf"), system, "system"))
+    if broken:
+        raise BuildError(broken, results)
     return results
 
 
@@ -200,15 +223,24 @@ def main(argv: list[str] | None = None) -> int:
         root = Path(args.root) if args.root else _find_root(Path.cwd().resolve())
         out = Path(args.out) if args.out else root / "build"
         built = build_all(root, out, args.names or None)
+    except BuildError as exc:
+        _print_built(exc.built)
+        for err in exc.errors:
+            print(f"emu: {err}", file=sys.stderr)
+        return exc.exit_code
     except EmuError as exc:
         print(f"emu: {exc}", file=sys.stderr)
         return exc.exit_code
+    _print_built(built)
+    return 0
+
+
+def _print_built(built: list[Built]) -> None:
     width = max((len(b.name) for b in built), default=0)
     for b in built:
         size = sum(s.memsz for s in b.image.segments)
         print(f"{b.name:<{width}}  {b.path}  {size:#x} bytes  entry {b.image.entry:#x}"
               + (f"  ({len(b.image.tenants)} tenants)" if b.kind == "system" else ""))
-    return 0
 
 
 if __name__ == "__main__":  # pragma: no cover

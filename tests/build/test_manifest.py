@@ -163,23 +163,30 @@ def test_shipped_manifests_load():
 
 @pytest.mark.parametrize("text,message", [
     ('hypervisor = "hyp"\ncolour = 1\n[[tenant]]\nname="a"\nimage="hello"\nmemory=0x200000\n',
-     "unknown key 'colour'"),
+     "m.toml: colour: unknown key (expected: hypervisor, quantum_us, tenant)"),
     ('hypervisor = "hyp"\n[[tenant]]\nname="a"\nimage="hello"\nmemory=0x200000\ncores=2\n',
-     "tenant 'a': unknown key 'cores'"),
-    ('hypervisor = "hyp"\n[[tenant]]\nname="a"\nmemory=0x200000\n', "tenant 'a': missing 'image'"),
+     "m.toml: tenant[0].cores: unknown key (expected: name, image, memory, pa, irqs)"),
+    ('hypervisor = "hyp"\n[[tenant]]\nname="a"\nmemory=0x200000\n', "m.toml: tenant[0].image: missing"),
     ('hypervisor = "hyp"\n[[tenant]]\nname="a"\nimage="nosuch"\nmemory=0x200000\n',
      "tenant 'a': image 'nosuch' is not declared in images.toml"),
     ('hypervisor = "nohyp"\n[[tenant]]\nname="a"\nimage="hello"\nmemory=0x200000\n',
-     "hypervisor image 'nohyp' is not declared"),
+     "m.toml: hypervisor: image 'nohyp' is not declared in images.toml"),
     ('hypervisor = "hyp"\n[[tenant]]\nname="a"\nimage="hello"\nmemory=0x300000\n',
      "tenant 'a': memory 0x300000 is not a positive multiple of 2 MiB"),
     ('hypervisor = "hyp"\n[[tenant]]\nname="a"\nimage="hello"\nmemory=0x2000000\n',
      "tenant 'a': memory 0x2000000 exceeds TENANT_PA_STRIDE"),
     ('hypervisor = "hyp"\n[[tenant]]\nname="a_name_of_16_chr"\nimage="hello"\nmemory=0x200000\n',
-     "name must be 1 to 15 printable ASCII characters"),
+     "m.toml: tenant[0].name: 'a_name_of_16_chr' is not 1 to 15 of A-Z a-z 0-9 _ . -"),
     ('hypervisor = "hyp"\n[[tenant]]\nname="two words"\nimage="hello"\nmemory=0x200000\n',
-     "name must be 1 to 15 printable ASCII characters"),
-    ('hypervisor = "hyp"\n[[tenant]]\nname="a"\nimage="hello"\nmemory="2M"\n', "memory must be an integer"),
+     "m.toml: tenant[0].name: 'two words' is not 1 to 15 of A-Z a-z 0-9 _ . -"),
+    # a name is a console tag: "[hyp]x" would forge the hypervisor's lines
+    ('hypervisor = "hyp"\n[[tenant]]\nname="hyp]x"\nimage="hello"\nmemory=0x200000\n',
+     "m.toml: tenant[0].name: 'hyp]x' is not 1 to 15 of A-Z a-z 0-9 _ . -"),
+    ('hypervisor = "hyp"\n[[tenant]]\nname="a\\u001b[2J"\nimage="hello"\nmemory=0x200000\n',
+     "m.toml: tenant[0].name: 'a\\x1b[2J' is not 1 to 15"),
+    ('hypervisor = "hyp"\n[[tenant]]\nname=""\nimage="hello"\nmemory=0x200000\n',
+     "m.toml: tenant[0].name: '' is not 1 to 15"),
+    ('hypervisor = "hyp"\n[[tenant]]\nname="a"\nimage="hello"\nmemory="2M"\n', "m.toml: tenant[0].memory: must be an integer, not '2M'"),
     ('hypervisor = "hyp"\n[[tenant]]\nname="a"\nimage="hello"\nmemory=0x200000\npa=0x41100000\n',
      "pa 0x41100000 is not 2 MiB aligned"),
     ('hypervisor = "hyp"\n' + '[[tenant]]\nname="a"\nimage="hello"\nmemory=0x400000\npa=0x44000000\n'
@@ -187,25 +194,43 @@ def test_shipped_manifests_load():
      "tenant 'b': RAM 0x44200000-0x443fffff overlaps tenant 'a' at 0x44000000-0x443fffff"),
     ('hypervisor = "hyp"\n' + '[[tenant]]\nname="a"\nimage="hello"\nmemory=0x200000\n' * 2,
      "tenant 'a': name used by two tenants"),
-    ('hypervisor = "hyp"\n', "no [[tenant]] entries"),
+    ('hypervisor = "hyp"\n', "m.toml: tenant: missing"),
+    ('hypervisor = "hyp"\ntenant = []\n', "m.toml: tenant: 0 entries; expected 1 to 64"),
     ('hypervisor = "hyp"\n[[tenant]\n', "not valid TOML"),
     ('hypervisor = "hyp"\nquantum_us = -1\n[[tenant]]\nname="a"\nimage="hello"\nmemory=0x200000\n',
-     "quantum_us -1 is not between 0 (cooperative) and 10000000"),
+     "m.toml: quantum_us: -1 is out of range (0..10000000)"),
     ('hypervisor = "hyp"\nquantum_us = "2ms"\n[[tenant]]\nname="a"\nimage="hello"\nmemory=0x200000\n',
-     "quantum_us must be an integer"),
+     "m.toml: quantum_us: must be an integer, not '2ms'"),
     ('hypervisor = "hyp"\n[[tenant]]\nname="a"\nimage="hello"\nmemory=0x200000\nirqs=48\n',
-     "tenant 'a': irqs must be a list of SPI numbers"),
+     "m.toml: tenant[0].irqs: must be an array, not 48"),
     ('hypervisor = "hyp"\n[[tenant]]\nname="a"\nimage="hello"\nmemory=0x200000\nirqs=["48"]\n',
-     "tenant 'a': each of irqs must be an integer"),
+     "m.toml: tenant[0].irqs[0]: must be an integer, not '48'"),
     ('hypervisor = "hyp"\n[[tenant]]\nname="a"\nimage="hello"\nmemory=0x200000\nirqs=[27]\n',
      "tenant 'a': irq 27 is not an SPI the manifest can assign (32..95)"),
     ('hypervisor = "hyp"\n[[tenant]]\nname="a"\nimage="hello"\nmemory=0x200000\nirqs=[96]\n',
      "tenant 'a': irq 96 is not an SPI the manifest can assign (32..95)"),
     ('hypervisor = "hyp"\n[[tenant]]\nname="a"\nimage="hello"\nmemory=0x200000\nirqs=[40, 40]\n',
      "tenant 'a': irq 40 is listed twice"),
-    ('hypervisor = "hyp"\n' + '[[tenant]]\nname="a"\nimage="hello"\nmemory=0x200000\nirqs=[33, 48]\n'
+    ('hypervisor = "hyp"\n' + '[[tenant]]\nname="a"\nimage="hello"\nmemory=0x200000\nirqs=[34, 48]\n'
      + '[[tenant]]\nname="b"\nimage="hello"\nmemory=0x200000\nirqs=[48]\n',
      "tenant 'b': irq 48 is already given to tenant 'a'"),
+    # the board's own devices keep their SPIs: 33 is the UART's, the hypervisor's console
+    ('hypervisor = "hyp"\n[[tenant]]\nname="a"\nimage="hello"\nmemory=0x200000\nirqs=[33]\n',
+     "m.toml: tenant 'a': irq 33 is the SPI of board virt's device uart0, not a tenant's"),
+    # what the hypervisor refuses at boot is refused by the build: PAs past 4 GiB, outside RAM
+    ('hypervisor = "hyp"\n[[tenant]]\nname="a"\nimage="hello"\nmemory=0x200000\npa=0x100000000\n',
+     "m.toml: tenant 'a': RAM 0x100000000-0x1001fffff is past PA_LIMIT 0x100000000"),
+    ('hypervisor = "hyp"\n[[tenant]]\nname="a"\nimage="hello"\nmemory=0x200000\npa=0xffe00000\n',
+     "m.toml: tenant 'a': RAM 0xffe00000-0xffffffff lies outside the RAM of board virt 0x40000000-0x7fffffff"),
+    ('hypervisor = "hyp"\n[[tenant]]\nname="a"\nimage="hello"\nmemory=0x200000\npa=0x7fe00000\n'
+     '[[tenant]]\nname="b"\nimage="hello"\nmemory=0x400000\npa=0x7fe00000\n',
+     "m.toml: tenant 'b': RAM 0x7fe00000-0x801fffff lies outside the RAM of board virt"),
+    ('hypervisor = "hyp"\n[[tenant]]\nname="a"\nimage="hello"\nmemory=0x200000\npa=0xffffffffffe00000\n',
+     "m.toml: tenant 'a': RAM 0xffffffffffe00000-0xffffffffffffffff is past PA_LIMIT 0x100000000"),
+    # nesting the TOML parser cannot follow, and nesting it can but the schema does not want
+    ('hypervisor = "hyp"\nx = ' + "[" * 5000 + "]" * 5000 + "\n", "m.toml: not valid TOML: arrays or tables nested too deeply"),
+    ('hypervisor = "hyp"\n[[tenant]]\nname="a"\nimage="hello"\nmemory.' + "a." * 5000 + "b = 1\n",
+     "m.toml: tenant[0].memory: must be an integer, not a table"),
 ])
 def test_manifest_errors_are_one_line(tmp_path, text, message):
     with pytest.raises(EmuError) as info:
@@ -240,14 +265,14 @@ def test_quantum_and_spis_go_into_the_blob(tmp_path):
     src = tmp_path / "offsets.s"
     src.write_text('.include "manifest.inc"\n' + "".join(f".quad {n}\n" for n in names))
     off = dict(zip(names, struct.unpack(f"<{len(names)}Q", assemble(src, 0, [INCLUDE]).segments[0].data)))
-    system = pack_system(hyp_image(), [("a", tenant_image("a"), MiB2, None, (48, 33)),
+    system = pack_system(hyp_image(), [("a", tenant_image("a"), MiB2, None, (48, 34)),
                                        ("b", tenant_image("b"), MiB2, None)], C, quantum=125_000)
     blob = next(s.data for s in system.segments if s.addr == C["MANIFEST_PA"])
     assert struct.unpack_from("<Q", blob, off["MF_QUANTUM"])[0] == 125_000
     spis = [struct.unpack_from("<Q", blob, off["MF_TENANTS"] + i * off["MF_TENANT_SIZE"] + off["MT_SPIS"])[0]
             for i in range(2)]
-    assert spis == [1 << 1 | 1 << 16, 0]
-    assert [t.irqs for t in system.tenants] == [(33, 48), ()]
+    assert spis == [1 << 2 | 1 << 16, 0]
+    assert [t.irqs for t in system.tenants] == [(34, 48), ()]
 
 
 def test_spis_round_trip_through_elf(tmp_path):
@@ -264,14 +289,14 @@ def test_an_spi_given_to_two_tenants_is_refused_by_pack_system():
 
 def test_manifest_with_quantum_and_irqs_packs(tmp_path):
     text = GOOD.replace('hypervisor = "hyp"', 'hypervisor = "hyp"\nquantum_us = 2000') \
-               .replace('memory = 0x200000', 'memory = 0x200000\nirqs = [48, 33]')
+               .replace('memory = 0x200000', 'memory = 0x200000\nirqs = [48, 34]')
     m = load_manifest(write(tmp_path, text), {"hyp", "hello", "counter"}, C)
     assert m.quantum_us == 2000 and m.quantum_ticks == 125_000
-    assert [t.irqs for t in m.tenants] == [(48, 33), ()]
+    assert [t.irqs for t in m.tenants] == [(48, 34), ()]
     images = {"hyp": hyp_image(), "hello": tenant_image("hello"), "counter": tenant_image("counter")}
     system = pack_manifest(m, images, C)
     assert system.name == "m"
-    assert [t.irqs for t in system.tenants] == [(33, 48), ()]
+    assert [t.irqs for t in system.tenants] == [(34, 48), ()]
     blob = next(s.data for s in system.segments if s.addr == C["MANIFEST_PA"])
     assert struct.unpack_from("<Q", blob, C["MF_QUANTUM"])[0] == 125_000
 
@@ -279,3 +304,22 @@ def test_manifest_with_quantum_and_irqs_packs(tmp_path):
 def test_manifest_without_the_new_fields_is_cooperative_and_owns_no_spi(tmp_path):
     m = load_manifest(write(tmp_path, GOOD), {"hyp", "hello", "counter"}, C)
     assert m.quantum_ticks == 0 and all(t.irqs == () for t in m.tenants)
+
+
+def test_pack_system_refuses_a_name_that_forges_a_console_tag():
+    # emu run hyp.elf --tenant 'hyp]x.elf' names the tenant after the file
+    for bad in ("hyp]x", "a\nhyp: x", "", "x" * 16, "caf\u00e9"):
+        with pytest.raises(EmuError, match=r"tenant name .* is not 1 to 15 of A-Z a-z 0-9 _ \. -"):
+            pack_system(hyp_image(), [(bad, tenant_image("t"), MiB2, None)], C)
+    assert pack_system(hyp_image(), [("rtos_a-1.2", tenant_image("t"), MiB2, None)], C).tenants[0].name == "rtos_a-1.2"
+
+
+def test_pack_system_refuses_a_board_devices_spi():
+    with pytest.raises(EmuError, match="tenant 'a': irq 33 is the SPI of board virt's device uart0"):
+        pack_system(hyp_image(), [("a", tenant_image("a"), MiB2, None, [33])], C)
+
+
+def test_pack_system_refuses_an_entry_the_hypervisor_would():
+    odd = Image("odd", IPA + 2, [Segment(IPA, NOP * 2, 8, "rx")], {})
+    with pytest.raises(EmuError, match=r"tenant 'odd' \(image odd\): entry 0x40000002 is outside the image or not word aligned"):
+        pack_system(hyp_image(), [("odd", odd, MiB2, None)], C)

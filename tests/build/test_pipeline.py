@@ -144,3 +144,38 @@ def test_repository_images_toml_declares_the_shipped_images():
     assert specs["hyp"].base == 0x40200000
     assert all(specs[n].base == 0x40000000 for n in ("hello", "counter", "attacker_read", "attacker_write"))
     assert all(s.base == 0x40200000 for s in specs.values() if s.group in ("probes", "bad"))
+
+
+@pytest.mark.parametrize("text,message", [
+    ('hypervisor = "hyp"\nx = ' + "[" * 5000 + "]" * 5000 + "\n", "not valid TOML: arrays or tables nested too deeply"),
+    ('hypervisor = "hyp"\n[[tenant]]\nname = "hyp]x"\nimage = "hello"\nmemory = 0x200000\n',
+     "tenant[0].name: 'hyp]x' is not 1 to 15"),
+    ('hypervisor = "hyp"\n[[tenant]]\nname = "a"\nimage = "hello"\nmemory = 0x200000\npa = 0x100000000\n',
+     "tenant 'a': RAM 0x100000000-0x1001fffff is past PA_LIMIT"),
+], ids=["nested", "name", "pa"])
+def test_a_broken_manifest_is_one_line_and_the_rest_still_builds(tree, capsys, text, message):
+    # Regression: a deeply nested manifest raised RecursionError and stopped every emu build.
+    (tree / "images.toml").write_text(IMAGES.replace('[image.ghost]\nsource = "guest/ghost.s"\nbase = 0x40000000\n', ""))
+    (tree / "manifests" / "broken.toml").write_text(text)
+    out = tree / "out"
+    assert main(["--root", str(tree), "--out", str(out)]) == 2
+    captured = capsys.readouterr()
+    [line] = captured.err.splitlines()
+    assert line.startswith(f"emu: {tree / 'manifests' / 'broken.toml'}: {message}")
+    assert (out / "duo.elf").is_file() and (out / "probe_one.elf").is_file() and not (out / "broken.elf").exists()
+    assert "duo" in captured.out
+
+
+def test_build_raises_after_writing_the_good_outputs(tree):
+    from emu.build.pipeline import BuildError
+
+    (tree / "manifests" / "a.toml").write_text('hypervisor = "hyp"\n')
+    (tree / "manifests" / "b.toml").write_text('hypervisor = "hyp"\n[[tenant]]\nname = "x"\nimage = "hello"\n'
+                                               'memory = 0x200000\nirqs = [33]\n')
+    with pytest.raises(BuildError) as info:
+        build(tree, tree / "out", ["a", "b", "duo"])
+    assert [str(e) for e in info.value.errors] == [
+        f"{tree / 'manifests' / 'a.toml'}: tenant: missing",
+        f"{tree / 'manifests' / 'b.toml'}: tenant 'x': irq 33 is the SPI of board virt's device uart0, not a tenant's"]
+    assert str(info.value).endswith("tenant: missing (and 1 more)")
+    assert {b.name for b in info.value.built} == {"hyp", "hello", "duo"}
