@@ -178,8 +178,31 @@ def hex_le(value: int, size: int) -> bytes:
     return (value & ((1 << (8 * size)) - 1)).to_bytes(size, "little").hex().encode()
 
 
+_HEX_DIGITS = frozenset(b"0123456789abcdefABCDEF")
+
+
+def parse_hex(text: bytes, bits: int = 64) -> int:
+    """A number as the protocol writes one (an address, a length, a register number): hex
+    digits only, below ``2**bits``. Python's int() would also take a sign, a ``0x``, spaces and
+    underscores, and an address past 64 bits would wrap when it reaches Unicorn."""
+    if not text or not _HEX_DIGITS.issuperset(text):
+        raise ValueError(f"not a hex number: {text[:24]!r}")
+    value = int(text, 16)
+    if value >> bits:
+        raise ValueError(f"{text[:24]!r}... is wider than {bits} bits")
+    return value
+
+
+def unhex(text: bytes) -> bytes:
+    """Hex-encoded bytes (memory data, register values, monitor commands), two digits a byte,
+    nothing else (bytes.fromhex would skip spaces)."""
+    if len(text) % 2 or not _HEX_DIGITS.issuperset(text):
+        raise ValueError(f"not hex-encoded bytes: {text[:24]!r}")
+    return bytes.fromhex(text.decode("ascii"))
+
+
 def parse_hex_le(text: bytes, size: int) -> int:
-    raw = bytes.fromhex(text.decode("ascii"))
+    raw = unhex(text)
     if len(raw) != size:
         raise ValueError(f"expected {size} bytes, got {len(raw)}")
     return int.from_bytes(raw, "little")

@@ -73,7 +73,9 @@ from .gdbproto import (
     console_output,
     frame,
     hex_le,
+    parse_hex,
     parse_hex_le,
+    unhex,
 )
 
 # POSIX signal numbers as GDB's stop replies use them.
@@ -376,7 +378,7 @@ class GdbServer:
     def _thread_ok(tid: bytes) -> bytes:
         # One thread per core, numbered from 1; 0 means "any" and -1 "all".
         try:
-            n = int(tid, 16) if tid != b"-1" else -1
+            n = parse_hex(tid) if tid != b"-1" else -1
         except ValueError:
             return b"E01"
         return b"OK" if n in (-1, 0, 1) else b"E01"
@@ -409,7 +411,7 @@ class GdbServer:
             return b"E00"
         try:
             off_s, len_s = span.split(b",")
-            off, length = int(off_s, 16), int(len_s, 16)
+            off, length = parse_hex(off_s), parse_hex(len_s)
         except ValueError:
             return b"E01"
         doc = gdbregs.target_xml().encode()
@@ -426,7 +428,7 @@ class GdbServer:
                 if tid and self._thread_ok(tid) != b"OK":
                     continue
                 kind = verb[:1].lower()
-                if kind not in (b"c", b"s"):
+                if kind not in (b"c", b"s") or not self._signal_ok(verb):
                     return b"E01"
                 if action is None or kind == b"s":
                     action = kind  # a step of our one thread wins over "the others continue"
@@ -438,14 +440,26 @@ class GdbServer:
             return ("killed", b"OK")
         return b""
 
+    @staticmethod
+    def _signal_ok(action: bytes) -> bool:
+        """'c' and 's' take nothing; 'C' and 'S' a signal number, two hex digits."""
+        if action[:1] in (b"c", b"s"):
+            return len(action) == 1
+        try:
+            return len(action) == 3 and parse_hex(action[1:], 8) >= 0
+        except ValueError:
+            return False
+
     def _resume_packet(self, verb: bytes, body: bytes):
         # 'c [addr]', 's [addr]', 'C sig[;addr]', 'S sig[;addr]': a signal means nothing to a
         # bare-metal guest and is dropped; an address is where to resume.
         if verb in (b"C", b"S"):
-            body = body.partition(b";")[2]
+            sig, _, body = body.partition(b";")
+            if not self._signal_ok(verb + sig):
+                return b"E01"
         if body:
             try:
-                self.m.uc.reg_write(UC_ARM64_REG_PC, int(body, 16))
+                self.m.uc.reg_write(UC_ARM64_REG_PC, parse_hex(body))
             except ValueError:
                 return b"E01"
         self._action = "step" if verb in (b"s", b"S") else "continue"
@@ -455,7 +469,7 @@ class GdbServer:
 
     def _read_register(self, body: bytes) -> bytes:
         try:
-            regno = int(body, 16)
+            regno = parse_hex(body)
         except ValueError:
             return b"E01"
         if not 0 <= regno < len(gdbregs.REGISTERS):
@@ -469,7 +483,7 @@ class GdbServer:
     def _write_register(self, body: bytes) -> bytes:
         num, eq, value = body.partition(b"=")
         try:
-            regno = int(num, 16)
+            regno = parse_hex(num)
             if not eq or not 0 <= regno < len(gdbregs.REGISTERS):
                 return b"E01"
             reg = gdbregs.REGISTERS[regno]
@@ -552,7 +566,7 @@ class GdbServer:
         a, comma, n = text.partition(b",")
         if not comma:
             raise ValueError("expected ADDR,LENGTH")
-        return int(a, 16), int(n, 16)
+        return parse_hex(a), parse_hex(n)
 
     def _read_memory_packet(self, body: bytes) -> bytes:
         try:
@@ -570,7 +584,7 @@ class GdbServer:
             addr, length = self._addr_len(head)
             if not colon:
                 raise ValueError
-            raw = data if binary else bytes.fromhex(data.decode("ascii"))
+            raw = data if binary else unhex(data)
         except ValueError:
             return b"E01"
         if len(raw) != length:
@@ -582,12 +596,12 @@ class GdbServer:
     def _point_packet(self, insert: bool, body: bytes) -> bytes:
         try:
             fields = body.split(b";", 1)[0].split(b",")  # conditions after ';' are not offered
-            kind, addr, length = int(fields[0], 16), int(fields[1], 16), int(fields[2], 16)
+            kind, addr, length = (parse_hex(f) for f in fields[:3])
         except (ValueError, IndexError):
             return b"E01"
         if not 0 <= kind <= 4:
             return b""  # not supported: GDB falls back or reports
-        if kind >= Z_WRITE_WATCH and not 1 <= length <= PAGE:
+        if kind >= Z_WRITE_WATCH and not (1 <= length <= PAGE and addr + length <= 1 << 64):
             return b"E01"
         if kind < Z_WRITE_WATCH:
             length = 4  # the A64 instruction size; the client's "kind" says the same
@@ -672,7 +686,7 @@ class GdbServer:
 
     def _monitor(self, hex_text: bytes) -> bytes:
         try:
-            line = bytes.fromhex(hex_text.decode("ascii")).decode("utf-8", "replace")
+            line = unhex(hex_text).decode("utf-8", "replace")
         except ValueError:
             return b"E01"
         text = run_command(self, line)

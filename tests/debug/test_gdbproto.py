@@ -16,8 +16,10 @@ from emu.debug.gdbproto import (
     escape,
     frame,
     hex_le,
+    parse_hex,
     parse_hex_le,
     unescape,
+    unhex,
 )
 
 
@@ -121,3 +123,31 @@ def test_register_values_are_little_endian_hex():
 
 def test_console_output_is_hex_text():
     assert console_output("hi\n") == b"O68690a"
+
+
+def test_numbers_are_hex_digits_within_64_bits():
+    assert parse_hex(b"40200000") == 0x40200000
+    assert parse_hex(b"FFFFffffFFFFffff") == (1 << 64) - 1
+    assert parse_hex(b"0" * 100 + b"1") == 1   # leading zeros are still the number
+    assert parse_hex(b"ff", 8) == 0xFF
+
+
+@pytest.mark.parametrize("text", [b"", b"-1", b"+1", b"0x10", b" 1", b"1 ", b"1_0", b"zz", b"\xff",
+                                  b"10000000000000000"])
+def test_what_int_would_take_is_not_a_protocol_number(text):
+    with pytest.raises(ValueError):
+        parse_hex(text)
+
+
+def test_a_number_wider_than_asked_is_refused():
+    with pytest.raises(ValueError):
+        parse_hex(b"100", 8)
+
+
+@pytest.mark.parametrize("text", [b"0", b"00 11", b"0g", b" 00", b"\xff\xff"])
+def test_hex_encoded_bytes_are_pairs_of_digits_and_nothing_else(text):
+    assert unhex(b"00ff7F") == b"\x00\xff\x7f"
+    with pytest.raises(ValueError):
+        unhex(text)
+    with pytest.raises(ValueError):
+        parse_hex_le(text, len(text) // 2)
