@@ -7,6 +7,20 @@ A suite is a module ``tests/fuzz/fz_<name>.py`` with
     def cases(rng: random.Random, n: int) -> Iterable[object]   # n cases from a seeded rng
     def check(case, tmp: Path) -> Outcome                        # run one case
 
+and, optionally,
+
+    LONG_CASES = 2000                 # how many cases scripts/fuzz.py runs by default
+    def setup(built: dict[str, Path]) -> None    # the images the build pipeline made
+    def teardown() -> None            # release what the cases shared (a server, a process)
+
+``setup`` receives what ``emu.build.pipeline.build`` returned (image name -> ELF path), before
+the first case: ``run_suite(..., built=...)`` calls it, scripts/fuzz.py builds the images once
+into a temp dir for every suite that declares it, and pytest hands over the session's ``built``
+images through the ``fuzz_run`` fixture (tests/fuzz/conftest.py). ``teardown`` runs after the
+last case, even when a case raised, so a suite may keep one server or process across a batch
+of cases; it should still end each batch in a case of its own, so that how the server exits
+is checked and counted like any other outcome.
+
 and a pytest file that runs ``run_suite(module, seed, n)`` with a small n and asserts that
 every outcome is clean. An outcome is one of:
 
@@ -126,18 +140,31 @@ class Figures:
                 f"({self.seconds:.1f} s)")
 
 
-def run_suite(module, seed: int, n: int, tmp: Path) -> Figures:
-    """Run ``n`` cases of a suite from ``seed``; the same seed gives the same cases."""
+def needs_built(module) -> bool:
+    """Whether a suite wants the built images (it declares ``setup``)."""
+    return callable(getattr(module, "setup", None))
+
+
+def run_suite(module, seed: int, n: int, tmp: Path, built: dict[str, Path] | None = None) -> Figures:
+    """Run ``n`` cases of a suite from ``seed``; the same seed gives the same cases. ``built``
+    goes to the suite's ``setup`` first, if it has one; its ``teardown`` runs at the end."""
+    if built is not None and needs_built(module):
+        module.setup(built)
     rng = random.Random(f"{module.NAME}:{seed}")
     figs = Figures(module.NAME, seed)
     t0 = time.monotonic()
-    for i, case in enumerate(module.cases(rng, n)):
-        work = tmp / f"{module.NAME}-{i}"
-        work.mkdir(parents=True, exist_ok=True)
-        out = module.check(case, work)
-        figs.counts[out.kind] += 1
-        if out.kind != "clean" and out.kind not in figs.examples:
-            figs.examples[out.kind] = (_short(case), out.detail)
+    try:
+        for i, case in enumerate(module.cases(rng, n)):
+            work = tmp / f"{module.NAME}-{i}"
+            work.mkdir(parents=True, exist_ok=True)
+            out = module.check(case, work)
+            figs.counts[out.kind] += 1
+            if out.kind != "clean" and out.kind not in figs.examples:
+                figs.examples[out.kind] = (_short(case), out.detail)
+    finally:
+        teardown = getattr(module, "teardown", None)
+        if callable(teardown):
+            teardown()
     figs.seconds = time.monotonic() - t0
     return figs
 
