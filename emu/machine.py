@@ -43,7 +43,7 @@ from .cpu.icount import InstructionCounter
 from .cpu.timer_glue import TimerRegisters
 from .cpu.mmu import walk_stage1, walk_stage2
 from .cpu.psci import PowerOff, psci_call
-from .cpu.semihosting import HLT_F000, SemihostExit, Semihosting
+from .cpu.semihosting import HLT_F000, SemihostExit, Semihosting, SemihostingConfig
 from .devices.generic_timer import GenericTimer
 from .devices.irq import IrqLine
 from .errors import EmuError, ImageError
@@ -54,6 +54,7 @@ EXIT_TIMEOUT = 124      # --max-insns reached before the guest ended the run
 EXIT_GUEST_FAULT = 125  # the emulator stopped a guest that crashed or looped
 
 WFI = 0xD503207F
+PAGE_SIZE = 0x1000
 PPI_HYP_TIMER = 26
 PPI_VIRT_TIMER = 27
 PPI_PHYS_TIMER = 30
@@ -119,7 +120,7 @@ class GuestStopped(Exception):
 class Machine:
     def __init__(self, board: Board | str = "virt", *, ram_size: int | None = None,
                  console: Console | None = None, log: TextIO | None = None, time_mode: str = "deterministic",
-                 start_el: int = 2):
+                 start_el: int = 2, semihosting: SemihostingConfig | None = None):
         self.board = load_board(board) if isinstance(board, str) else board
         if ram_size is not None:
             self.board = self.board.with_ram_size(ram_size)
@@ -146,7 +147,8 @@ class Machine:
         self.cpu.on_interrupt = self._on_interrupt
         self._running = False
         self._irq_stop = False
-        self.semihosting = Semihosting(self.read_virtual, self.console.write)
+        self.semihosting_config = semihosting or SemihostingConfig()
+        self.semihosting = Semihosting(self.read_guest, self.console.write)
 
         # Virtual time: the machine owns the counter and the generic timers (emu/cpu/clock.py).
         self.clock = VirtualClock(time_mode)
@@ -156,7 +158,8 @@ class Machine:
         self.ppi_lines = {intid: IrqLine(None, f"cpu0.ppi{intid}") for intid in (PPI_HYP_TIMER, PPI_VIRT_TIMER, PPI_PHYS_TIMER)}
         self.timer = GenericTimer(self.clock, COUNTER_HZ, self.ppi_lines[PPI_PHYS_TIMER],
                                   self.ppi_lines[PPI_VIRT_TIMER], self.ppi_lines[PPI_HYP_TIMER])
-        self.timer_regs = TimerRegisters(uc, self.timer, self._timer_reprogrammed, self._hook_error)
+        self.timer_regs = TimerRegisters(uc, self.timer, self._timer_reprogrammed, self._hook_error,
+                                         highest_el=start_el)
         self._budget_end: int | None = None
         self._time_limit: int | None = None
 
@@ -296,13 +299,27 @@ class Machine:
 
     # -- memory as the guest sees it --------------------------------------------------------------
 
+    def is_memory(self, pa: int, size: int) -> bool:
+        """True when [pa, pa + size) lies in one RAM or ROM region (not a device, not a hole)."""
+        return any(r.base <= pa and pa + size <= r.base + r.size for r in self.board.memory.values())
+
     def read_phys(self, addr: int, size: int) -> bytes:
+        """Bytes of RAM or ROM. Device registers are refused: reading one through Unicorn would
+        run the device's read handler (pop a UART FIFO, acknowledge an interrupt)."""
+        if size < 0 or not self.is_memory(addr, size):
+            raise EmuError(f"physical address {addr:#x} ({size} bytes) is not memory")
         return bytes(self.uc.mem_read(addr, size))
 
     def translate(self, va: int, el: int | None = None) -> int | None:
         """PA of a guest virtual address as the CPU sees it at ``el``: stage 1 when its MMU is
-        on (SCTLR_ELx.M), then stage 2 for EL0/EL1 under HCR_EL2.VM. None if unmapped."""
-        el = self.cpu.el if el is None else el
+        on (SCTLR_ELx.M), then stage 2 for EL0/EL1 under HCR_EL2.VM. None if unmapped, or if
+        the guest's translation tables point outside memory."""
+        try:
+            return self._translate(va, self.cpu.el if el is None else el)
+        except (EmuError, UcError):
+            return None
+
+    def _translate(self, va: int, el: int) -> int | None:
         cpu = self.cpu
         read = lambda a: struct.unpack("<Q", self.read_phys(a, 8))[0]
         if el >= 2:
@@ -321,11 +338,30 @@ class Machine:
                           cpu.read_sysreg("TTBR1_EL1"), read, stage2).pa
         return None if ipa is None else stage2(ipa)
 
+    def read_guest(self, va: int, size: int, el: int | None = None) -> bytes:
+        """Up to ``size`` bytes at ``va`` as the CPU sees them at ``el`` (the current EL by
+        default), translated page by page; stops early at the first page that is unmapped or
+        is not memory, so the caller learns how much it could read."""
+        out = bytearray()
+        while len(out) < size:
+            addr = va + len(out)
+            if addr >= 1 << 64:
+                break
+            chunk = min(size - len(out), PAGE_SIZE - (addr & (PAGE_SIZE - 1)))
+            try:
+                pa = self.translate(addr, el)
+                if pa is None or not self.is_memory(pa, chunk):
+                    break
+                out += self.uc.mem_read(pa, chunk)
+            except (EmuError, UcError):
+                break  # the translation tables themselves are not readable
+        return bytes(out)
+
     def read_virtual(self, addr: int, size: int) -> bytes:
-        pa = self.translate(addr)
-        if pa is None:
-            raise EmuError(f"guest address {addr:#x} is not mapped")
-        return self.read_phys(pa, size)
+        data = self.read_guest(addr, size)
+        if len(data) < size:
+            raise EmuError(f"guest address {addr + len(data):#x} is not mapped")
+        return data
 
     def symbolize(self, addr: int, el: int | None = None) -> str:
         pa = self.translate(addr, el)
@@ -354,7 +390,7 @@ class Machine:
                 insn = struct.unpack("<I", self.read_virtual(pc, 4))[0]
             except (EmuError, UcError):
                 return False
-            if insn == HLT_F000:
+            if insn == HLT_F000 and self.semihosting_config.allows(self.cpu.el, self.start_el):
                 res = self.semihosting.call(uc.reg_read(UC_ARM64_REG_X0) & 0xFFFFFFFF, uc.reg_read(UC_ARM64_REG_X1))
                 if isinstance(res, SemihostExit):
                     self._finish(RunResult(res.code, f"semihosting exit ({res.code})"))

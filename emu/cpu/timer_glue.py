@@ -24,10 +24,13 @@ from . import native
 from .fastreg import CpRegBuf
 from .gpr import X
 from .sysregs import SYSREGS
+from ..devices.generic_timer import UNDEFINED
 
 _HANDLER = ctypes.CFUNCTYPE(ctypes.c_uint32, ctypes.c_void_p, ctypes.c_int, ctypes.c_void_p, ctypes.c_void_p)
 
 _HCR = tuple(getattr(SYSREGS["HCR_EL2"], f) for f in ("crn", "crm", "op0", "op1", "op2"))
+
+ESR_IL = 1 << 25
 
 TIMER_REGS = {(r.op0, r.op1, r.crn, r.crm, r.op2): name for name, r in SYSREGS.items() if r.crn == 14}
 
@@ -35,8 +38,10 @@ TIMER_REGS = {(r.op0, r.op1, r.crn, r.crm, r.op2): name for name, r in SYSREGS.i
 class TimerRegisters:
     """Serves MRS/MSR of CNT* registers from ``timer``; ``after_write`` runs after each MSR."""
 
-    def __init__(self, uc: Uc, timer, after_write: Callable[[], None], on_error: Callable[[BaseException], None]):
+    def __init__(self, uc: Uc, timer, after_write: Callable[[], None], on_error: Callable[[BaseException], None],
+                 highest_el: int = 2):
         self.uc = uc
+        self.highest_el = highest_el  # the EL the board boots at: CNTFRQ_EL0 is writable there
         self.timer = timer
         self.after_write = after_write
         self.on_error = on_error
@@ -65,22 +70,23 @@ class TimerRegisters:
         cp = CpRegBuf.from_address(cp_ptr)
         return TIMER_REGS.get((cp.op0, cp.op1, cp.crn, cp.crm, cp.op2))
 
-    def _trapped(self, name: str, reg: int, cp_ptr: int, read: bool) -> bool:
-        """If the access must trap (CNTHCTL_EL2 / CNTKCTL_EL1), arrange it and say so."""
-        pstate = self.uc.reg_read(UC_ARM64_REG_PSTATE)
-        el = (pstate >> 2) & 3
-        if el >= 2:
+    def _refused(self, name: str, reg: int, cp_ptr: int, read: bool) -> bool:
+        """If the access is UNDEFINED or trapped at the current EL, arrange the exception and
+        say so; the register is then left untouched."""
+        el = (self.uc.reg_read(UC_ARM64_REG_PSTATE) >> 2) & 3
+        tge = bool(self.uc.reg_read(UC_ARM64_REG_CP_REG, _HCR) & (1 << 27)) if el < 2 else False
+        refusal = self.timer.access(name, el, read, tge, self.highest_el)
+        if refusal is None:
             return False
-        tge = bool(self.uc.reg_read(UC_ARM64_REG_CP_REG, _HCR) & (1 << 27))
-        target = self.timer.trap_target(name, el, tge)
-        if target is None:
-            return False
-        cp = CpRegBuf.from_address(cp_ptr)
-        rt = X.index(reg) if reg in X else 31
-        # ESR_ELx for EC 0x18 (trapped MSR/MRS), D17.2.37: Op0, Op2, Op1, CRn, Rt, CRm, Direction.
-        iss = (cp.op0 << 20) | (cp.op2 << 17) | (cp.op1 << 14) | (cp.crn << 10) | (rt << 5) | (cp.crm << 1) | int(read)
-        esr = (0x18 << 26) | (1 << 25) | iss
-        self.pending_trap = (target, esr, self.uc.reg_read(UC_ARM64_REG_PC))
+        if refusal.ec == UNDEFINED:
+            esr = ESR_IL  # EC 0x00, IL = 1, ISS 0: what an UNDEFINED MRS/MSR reports
+        else:
+            cp = CpRegBuf.from_address(cp_ptr)
+            rt = X.index(reg) if reg in X else 31
+            # ESR_ELx for EC 0x18 (trapped MSR/MRS), D17.2.37: Op0, Op2, Op1, CRn, Rt, CRm, Direction.
+            iss = (cp.op0 << 20) | (cp.op2 << 17) | (cp.op1 << 14) | (cp.crn << 10) | (rt << 5) | (cp.crm << 1) | int(read)
+            esr = (refusal.ec << 26) | ESR_IL | iss
+        self.pending_trap = (refusal.target, esr, self.uc.reg_read(UC_ARM64_REG_PC))
         self.uc.emu_stop()
         return True
 
@@ -89,7 +95,7 @@ class TimerRegisters:
             name = self._name(cp_ptr)
             if name is None:
                 return 0
-            if not self._trapped(name, reg, cp_ptr, read=True):
+            if not self._refused(name, reg, cp_ptr, read=True):
                 self.uc.reg_write(reg, self.timer.read(name))
             return 1
         except BaseException as err:  # must not unwind through C
@@ -101,7 +107,7 @@ class TimerRegisters:
             name = self._name(cp_ptr)
             if name is None:
                 return 0
-            if not self._trapped(name, reg, cp_ptr, read=False):
+            if not self._refused(name, reg, cp_ptr, read=False):
                 self.timer.write(name, CpRegBuf.from_address(cp_ptr).val)
                 self.after_write()
             return 1

@@ -9,13 +9,14 @@ down-counter: reads give CVAL - now, writes set CVAL = now + sign-extended value
 virtual counter is the physical one minus CNTVOFF_EL2. The output is asserted while
 ENABLE && ISTATUS && !IMASK; ISTATUS is true while the counter has reached CVAL.
 
-Access control (D11.2.2, D13.8 with HCR_EL2.E2H = 0): :meth:`trap_target` says whether an
-access from EL0/EL1 must trap instead: CNTHCTL_EL2.EL1PCTEN/EL1PCEN send EL0/EL1 accesses of
-the physical counter/timer to EL2; CNTKCTL_EL1.EL0PCTEN/EL0VCTEN/EL0PTEN/EL0VTEN send EL0
-accesses to EL1 (to EL2 with HCR_EL2.TGE).
+Access control (D11.2.2, D13.8 with HCR_EL2.E2H = 0): :meth:`access` says whether an access
+is UNDEFINED (an EL2 register below EL2, CNTKCTL_EL1 at EL0, a write to a counter, CNTFRQ_EL0
+written below the highest EL) or must trap instead: CNTHCTL_EL2.EL1PCTEN/EL1PCEN send EL0/EL1
+accesses of the physical counter/timer to EL2; CNTKCTL_EL1.EL0PCTEN/EL0VCTEN/EL0PTEN/EL0VTEN
+send EL0 accesses to EL1 (to EL2 with HCR_EL2.TGE).
 
 Not modelled: the EL2 virtual timer (FEAT_VHE), the secure physical timer, event streams
-(CNTKCTL.EVNTEN, CNTHCTL.EVNTEN), and UNDEFINED accesses to EL2 registers from EL1.
+(CNTKCTL.EVNTEN, CNTHCTL.EVNTEN).
 """
 
 from __future__ import annotations
@@ -29,6 +30,23 @@ CTL_IMASK = 1 << 1
 CTL_ISTATUS = 1 << 2
 
 MASK64 = (1 << 64) - 1
+
+# The lowest EL that may access each register at all (the rest are EL0 registers), and the
+# registers that have no MSR encoding.
+REGISTER_EL = {"CNTKCTL_EL1": 1, "CNTVOFF_EL2": 2, "CNTHCTL_EL2": 2,
+               "CNTHP_CTL_EL2": 2, "CNTHP_CVAL_EL2": 2, "CNTHP_TVAL_EL2": 2}
+READ_ONLY = frozenset(("CNTPCT_EL0", "CNTVCT_EL0"))
+
+UNDEFINED = 0x00  # EC_UNKNOWN: the access is UNDEFINED
+TRAPPED = 0x18    # EC_SYS64: a trapped MSR/MRS
+
+
+@dataclass(frozen=True)
+class Access:
+    """An access that does not reach the register: the exception class and the target EL."""
+
+    ec: int
+    target: int
 
 
 @dataclass
@@ -121,10 +139,31 @@ class GenericTimer:
         timer, field = self._split(name)
         return self.timers[timer], field
 
-    def trap_target(self, name: str, el: int, tge: bool = False) -> int | None:
-        """The EL an access to ``name`` from ``el`` traps to, or None if it is allowed."""
+    def access(self, name: str, el: int, read: bool, tge: bool = False, highest_el: int = 2) -> Access | None:
+        """What an MRS (``read``) or MSR of ``name`` at ``el`` does instead of reaching the
+        register, or None when it is allowed. The rules are the access pseudocode of each CNT*
+        register (DDI 0487, D19.12) with HCR_EL2.E2H = 0:
+
+        - EL2 registers (CNTVOFF_EL2, CNTHCTL_EL2, CNTHP_*) and CNTKCTL_EL1 below their EL, and
+          MSR to the read-only counters: UNDEFINED, taken to EL1 (to EL2 from EL0 with TGE). An
+          EL1 tenant must never move the hypervisor's counter offset or program its timer.
+        - CNTFRQ_EL0 is writable only at the highest implemented EL: ``highest_el`` is the EL
+          the board boots at (no EL3 firmware), as QEMU virt without secure=on.
+        - EL0 accesses that CNTKCTL_EL1 does not enable trap to EL1 (EL2 with TGE), EC 0x18;
+          EL0/EL1 physical counter and timer accesses that CNTHCTL_EL2 does not enable trap to
+          EL2, EC 0x18.
+        """
+        low = 2 if el == 0 and tge else 1
         if el >= 2:
+            if not read and name in READ_ONLY:
+                return Access(UNDEFINED, el)
+            if not read and name == "CNTFRQ_EL0" and el < highest_el:
+                return Access(UNDEFINED, el)
             return None
+        if REGISTER_EL.get(name, 0) > el:
+            return Access(UNDEFINED, low)
+        if not read and (name in READ_ONLY or name == "CNTFRQ_EL0" and el < highest_el):
+            return Access(UNDEFINED, low)
         physical_counter = name == "CNTPCT_EL0"
         physical_timer = name.startswith("CNTP_")
         if el == 0:
@@ -134,9 +173,9 @@ class GenericTimer:
                     or name == "CNTFRQ_EL0" and not k & 0x3 \
                     or name.startswith("CNTV_") and not k & (1 << 8) \
                     or physical_timer and not k & (1 << 9):
-                return 2 if tge else 1
+                return Access(TRAPPED, low)
         if physical_counter and not self.cnthctl & 0x1 or physical_timer and not self.cnthctl & 0x2:
-            return 2
+            return Access(TRAPPED, 2)
         return None
 
     # -- outputs and deadlines --------------------------------------------------------------------

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from emu.devices.generic_timer import CTL_ENABLE, CTL_IMASK, CTL_ISTATUS, GenericTimer
+from emu.devices.generic_timer import TRAPPED, UNDEFINED, CTL_ENABLE, CTL_IMASK, CTL_ISTATUS, GenericTimer
 from emu.devices.irq import IrqLine
 
 
@@ -114,20 +114,52 @@ def test_state_round_trip(timer):
     assert other.state() == timer.state()
 
 
+def target(timer, name, el, read=True, tge=False, highest_el=2):
+    a = timer.access(name, el, read, tge, highest_el)
+    return None if a is None else (a.ec, a.target)
+
+
 def test_cnthctl_traps_el1_physical_counter_and_timer_to_el2(timer):
-    assert timer.trap_target("CNTPCT_EL0", 1) is None          # reset: EL1PCTEN | EL1PCEN
+    assert target(timer, "CNTPCT_EL0", 1) is None               # reset: EL1PCTEN | EL1PCEN
     timer.write("CNTHCTL_EL2", 0)
-    assert timer.trap_target("CNTPCT_EL0", 1) == 2
-    assert timer.trap_target("CNTP_CTL_EL0", 1) == 2
-    assert timer.trap_target("CNTVCT_EL0", 1) is None           # never trapped by CNTHCTL (E2H = 0)
-    assert timer.trap_target("CNTP_CTL_EL0", 2) is None         # EL2 itself is never trapped
+    assert target(timer, "CNTPCT_EL0", 1) == (TRAPPED, 2)
+    assert target(timer, "CNTP_CTL_EL0", 1, read=False) == (TRAPPED, 2)
+    assert target(timer, "CNTVCT_EL0", 1) is None               # never trapped by CNTHCTL (E2H = 0)
+    assert target(timer, "CNTP_CTL_EL0", 2) is None             # EL2 itself is never trapped
 
 
 def test_cntkctl_traps_el0_accesses_to_el1_or_el2_with_tge(timer):
     timer.write("CNTKCTL_EL1", 0)
-    assert timer.trap_target("CNTVCT_EL0", 0) == 1
-    assert timer.trap_target("CNTV_CTL_EL0", 0) == 1
-    assert timer.trap_target("CNTVCT_EL0", 0, tge=True) == 2
+    assert target(timer, "CNTVCT_EL0", 0) == (TRAPPED, 1)
+    assert target(timer, "CNTV_CTL_EL0", 0) == (TRAPPED, 1)
+    assert target(timer, "CNTVCT_EL0", 0, tge=True) == (TRAPPED, 2)
     timer.write("CNTKCTL_EL1", 0x2 | (1 << 8))                 # EL0VCTEN, EL0VTEN
-    assert timer.trap_target("CNTVCT_EL0", 0) is None and timer.trap_target("CNTV_TVAL_EL0", 0) is None
-    assert timer.trap_target("CNTP_TVAL_EL0", 0) == 1
+    assert target(timer, "CNTVCT_EL0", 0) is None and target(timer, "CNTV_TVAL_EL0", 0) is None
+    assert target(timer, "CNTP_TVAL_EL0", 0) == (TRAPPED, 1)
+
+
+@pytest.mark.parametrize("name", ["CNTVOFF_EL2", "CNTHCTL_EL2", "CNTHP_CTL_EL2", "CNTHP_CVAL_EL2", "CNTHP_TVAL_EL2"])
+@pytest.mark.parametrize("read", [True, False])
+def test_el2_registers_are_undefined_below_el2(timer, name, read):
+    assert target(timer, name, 1, read) == (UNDEFINED, 1)
+    assert target(timer, name, 0, read) == (UNDEFINED, 1)
+    assert target(timer, name, 0, read, tge=True) == (UNDEFINED, 2)
+    assert target(timer, name, 2, read) is None
+
+
+def test_cntkctl_is_undefined_at_el0(timer):
+    assert target(timer, "CNTKCTL_EL1", 0) == (UNDEFINED, 1)
+    assert target(timer, "CNTKCTL_EL1", 1, read=False) is None
+
+
+def test_counter_writes_are_undefined_at_every_el(timer):
+    for el in (0, 1, 2):
+        for name in ("CNTPCT_EL0", "CNTVCT_EL0"):
+            assert target(timer, name, el, read=False) == (UNDEFINED, max(el, 1))
+
+
+def test_cntfrq_is_writable_only_at_the_highest_el(timer):
+    assert target(timer, "CNTFRQ_EL0", 2, read=False, highest_el=2) is None
+    assert target(timer, "CNTFRQ_EL0", 1, read=False, highest_el=2) == (UNDEFINED, 1)
+    assert target(timer, "CNTFRQ_EL0", 1, read=False, highest_el=1) is None
+    assert target(timer, "CNTFRQ_EL0", 1, read=True, highest_el=2) is None
