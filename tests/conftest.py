@@ -34,13 +34,16 @@ def qemu() -> str:
     return path
 
 
-def boot(image_path_or_image, max_insns: int | None = None, trace: set[str] | None = None, start_el: int = 2):
-    """Run an image on a fresh machine, console captured; returns (machine, result, trace text)."""
+def boot(image_path_or_image, max_insns: int | None = None, trace: set[str] | None = None, start_el: int = 2,
+         semihosting=None):
+    """Run an image on a fresh machine, console captured; returns (machine, result, trace text).
+    ``semihosting`` is a SemihostingConfig (default: honoured at the boot EL only)."""
     from emu.debug.trace import Tracer
     from emu.loader.elf import load_elf
     from emu.machine import Console, Machine
 
-    m = Machine(console=Console(io.BytesIO(), echo=False), log=io.StringIO(), start_el=start_el)
+    m = Machine(console=Console(io.BytesIO(), echo=False), log=io.StringIO(), start_el=start_el,
+                semihosting=semihosting)
     out = io.StringIO()
     if trace:
         Tracer(m, trace, out)

@@ -4,7 +4,12 @@ from __future__ import annotations
 
 from conftest import boot
 
+from emu.cpu.semihosting import SemihostingConfig
 from emu.machine import EXIT_GUEST_FAULT, EXIT_TIMEOUT
+
+# Snippets that end at EL1 call semihosting there, below the EL the machine boots at: they
+# opt in, as a user would (QEMU's -semihosting-config userspace=on).
+EL1_EXIT = SemihostingConfig(lower_els=True)
 
 # Drop from EL2 to EL1 at `el1`, with vectors at `vectors` (0x800 aligned) and distinct stacks.
 TO_EL1 = """
@@ -114,7 +119,7 @@ sync_cur_spx:
     .balign 0x800
 vectors:
 """ + EXIT_WITH_X0)
-    _, result, _ = boot(img)
+    _, result, _ = boot(img, semihosting=EL1_EXIT)
     assert result.exit_code == 0
 
 
@@ -314,7 +319,8 @@ def test_irq_raised_by_an_mmio_write_is_taken_at_the_next_instruction(asm_image)
     from emu.loader.elf import load_elf  # noqa: F401  (boot() handles images directly)
     from emu.machine import Console, Machine
 
-    m = Machine(console=Console(io.BytesIO(), echo=False), log=io.StringIO())
+    m = Machine(console=Console(io.BytesIO(), echo=False), log=io.StringIO(),
+                semihosting=EL1_EXIT)
     _raise_on_uart_write(m, m.cpu.set_irq)
     m.load(asm_image(IRQ_AT_EL1))
     result = m.run(max_insns=100_000)
@@ -335,7 +341,8 @@ def test_store_cut_short_by_an_interrupt_is_completed_once_with_writeback(asm_im
     assert "stp" in src
     src = src.replace("    adr     x2, after_store\n    sub     x0, x0, x2",
                       "    adr     x2, after_store\n    sub     x0, x0, x2\n    ldr     x3, =UART0_BASE + 8\n    sub     x3, x1, x3\n    orr     x0, x0, x3")
-    m = Machine(console=Console(io.BytesIO(), echo=False), log=io.StringIO())
+    m = Machine(console=Console(io.BytesIO(), echo=False), log=io.StringIO(),
+                semihosting=EL1_EXIT)
     _raise_on_uart_write(m, m.cpu.set_irq)
     assert "ldr     x3, =UART0_BASE + 8" in src
     m.load(asm_image(src, name="stp"))
@@ -350,13 +357,15 @@ def test_virtual_irq_needs_hcr_imo_and_goes_to_el1(asm_image):
     from emu.machine import Console, Machine
 
     # With IMO clear a virtual IRQ is not taken at all: the guest spins until the limit.
-    m = Machine(console=Console(io.BytesIO(), echo=False), log=io.StringIO())
+    m = Machine(console=Console(io.BytesIO(), echo=False), log=io.StringIO(),
+                semihosting=EL1_EXIT)
     _raise_on_uart_write(m, m.cpu.set_virq)
     m.load(asm_image(IRQ_AT_EL1, name="no_imo"))
     assert m.run(max_insns=20_000).exit_code == EXIT_TIMEOUT
 
     # With IMO set it is taken to EL1's IRQ vector right after the store.
-    m = Machine(console=Console(io.BytesIO(), echo=False), log=io.StringIO())
+    m = Machine(console=Console(io.BytesIO(), echo=False), log=io.StringIO(),
+                semihosting=EL1_EXIT)
     _raise_on_uart_write(m, m.cpu.set_virq)
     m.load(asm_image(IRQ_AT_EL1.replace("mov     x0, #(1 << 31)", "ldr     x0, =((1 << 31) | (1 << 4))"), name="imo"))
     result = m.run(max_insns=100_000)
