@@ -153,8 +153,8 @@ class Machine:
         # Virtual time: the machine owns the counter and the generic timers (emu/cpu/clock.py).
         self.clock = VirtualClock(time_mode)
         self.icount: InstructionCounter | None = None
-        if time_mode == "deterministic":
-            self._start_counting()
+        # Always counted: the same native block hook catches a branch to a misaligned PC.
+        self._start_counting()
         self.ppi_lines = {intid: IrqLine(None, f"cpu0.ppi{intid}") for intid in (PPI_HYP_TIMER, PPI_VIRT_TIMER, PPI_PHYS_TIMER)}
         self.timer = GenericTimer(self.clock, COUNTER_HZ, self.ppi_lines[PPI_PHYS_TIMER],
                                   self.ppi_lines[PPI_VIRT_TIMER], self.ppi_lines[PPI_HYP_TIMER])
@@ -338,10 +338,10 @@ class Machine:
                           cpu.read_sysreg("TTBR1_EL1"), read, stage2).pa
         return None if ipa is None else stage2(ipa)
 
-    def read_guest(self, va: int, size: int, el: int | None = None) -> bytes:
+    def read_guest(self, va: int, size: int, el: int | None = None, physical: bool = False) -> bytes:
         """Up to ``size`` bytes at ``va`` as the CPU sees them at ``el`` (the current EL by
-        default), translated page by page; stops early at the first page that is unmapped or
-        is not memory, so the caller learns how much it could read."""
+        default; ``physical``: untranslated), page by page; stops early at the first page that
+        is unmapped or is not memory, so the caller learns how much it could read."""
         out = bytearray()
         while len(out) < size:
             addr = va + len(out)
@@ -349,7 +349,7 @@ class Machine:
                 break
             chunk = min(size - len(out), PAGE_SIZE - (addr & (PAGE_SIZE - 1)))
             try:
-                pa = self.translate(addr, el)
+                pa = addr if physical else self.translate(addr, el)
                 if pa is None or not self.is_memory(pa, chunk):
                     break
                 out += self.uc.mem_read(pa, chunk)
@@ -374,7 +374,7 @@ class Machine:
             return "(unmapped)"
         try:
             code = self.read_phys(pa, 4)
-        except UcError:
+        except (EmuError, UcError):
             return "(unmapped)"
         for insn in self._cs.disasm(code, addr):
             return f"{insn.mnemonic} {insn.op_str}".strip()
@@ -540,6 +540,11 @@ class Machine:
                 if self.cpu.interrupt_pending:
                     self.cpu.deliver_interrupts()
                 pc = self.cpu.pc
+                if pc & 3:
+                    # A branch, ERET or debugger left the PC misaligned; Unicorn would decode
+                    # from there (and emu_start(1, until=1) would not even start).
+                    self.cpu.take_pc_alignment_fault()
+                    continue
                 self._unmapped = None
                 timeout_us = self._arm_deadline()
                 self._running = True

@@ -86,6 +86,8 @@ VECTOR_NAMES = {
 
 _KIND = {OFFSET_SYNC: "sync", OFFSET_IRQ: "irq", OFFSET_FIQ: "fiq", OFFSET_SERROR: "serror"}
 
+ESR_PC_ALIGNMENT = (0x22 << 26) | (1 << 25)  # EC_PC_ALIGN, IL
+
 PSTATE_DAIF = 0x3C0
 PSTATE_I = 1 << 7
 PSTATE_F = 1 << 6
@@ -315,6 +317,19 @@ class Cpu:
             entry = _entry(raw)
             for obs in self.observers:
                 obs(entry)
+
+    def take_pc_alignment_fault(self) -> None:
+        """The fault the architecture takes when the PC is not a multiple of 4 (DDI 0487,
+        D1.10.4 "PC alignment checking"): EC 0x22, IL = 1, FAR_ELx = ELR_ELx = the PC. Taken to
+        the current EL, or from EL0 to EL1 (EL2 with HCR_EL2.TGE). Unicorn does not check the
+        PC, so the machine calls this at an instruction boundary where it finds one misaligned."""
+        el = self.el
+        if el == 0:
+            hcr, _scr = self._hcr.read()
+            target = 2 if hcr & HCR_TGE else 1
+        else:
+            target = el
+        self.enter(target, OFFSET_SYNC, ESR_PC_ALIGNMENT, self.pc)
 
     @property
     def last_entry(self) -> ExceptionEntry | None:

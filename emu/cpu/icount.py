@@ -1,7 +1,9 @@
 """Counting retired instructions, and stopping the CPU after a given number of them.
 
 The native block hook (emu/cpu/native.py) adds each translation block's size as it starts,
-and stops emulation at the block boundary where the count reaches the limit. Without native
+and stops emulation at the block boundary where the count reaches the limit, or before a block
+at a misaligned PC (the machine then takes the PC alignment fault). The hook is always there,
+in realtime mode too, so that no guest can make Unicorn run from a misaligned PC. Without native
 code, a Python block hook does the same, much more slowly.
 """
 
@@ -15,6 +17,8 @@ from unicorn.unicorn_py3.unicorn import uc_hook_h, uclib
 from . import native
 
 NO_LIMIT = (1 << 64) - 1
+STOPPED_AT_LIMIT = 1
+STOPPED_MISALIGNED = 2  # a block was about to run at a PC that is not a multiple of 4
 
 
 class InstructionCounter:
@@ -35,7 +39,10 @@ class InstructionCounter:
 
     def _py_block(self, uc: Uc, _addr: int, size: int, _ud) -> None:
         c = self._c
-        if c.count >= c.limit:
+        if _addr & 3:
+            c.stopped = STOPPED_MISALIGNED
+            uc.emu_stop()
+        elif c.count >= c.limit:
             c.stopped = 1
             uc.emu_stop()
         else:
@@ -72,7 +79,7 @@ class InstructionCounter:
 
     @property
     def limit_reached(self) -> bool:
-        return bool(self._c.stopped)
+        return self._c.stopped == STOPPED_AT_LIMIT
 
     def set_retired(self, insns: int) -> None:
         """Restore a count (snapshots)."""

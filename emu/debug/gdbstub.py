@@ -519,25 +519,9 @@ class GdbServer:
         except (UcError, EmuError):
             return None  # the stage-2 tables themselves are unreadable
 
-    def _is_memory(self, pa: int, size: int) -> bool:
-        return any(r.base <= pa and pa + size <= r.base + r.size for r in self.m.board.memory.values())
-
     def read_memory(self, addr: int, length: int) -> bytes:
         """Up to ``length`` bytes at ``addr``, stopping at the first page that is not memory."""
-        out = bytearray()
-        while len(out) < length:
-            va = addr + len(out)
-            if va >= 1 << 64:
-                break
-            chunk = min(length - len(out), PAGE - (va & (PAGE - 1)))
-            pa = self._translate(va)
-            if pa is None or not self._is_memory(pa, chunk):
-                break
-            try:
-                out += self.m.read_phys(pa, chunk)
-            except UcError:
-                break
-        return bytes(out)
+        return self.m.read_guest(addr, length, physical=self.phys)
 
     def write_memory(self, addr: int, data: bytes) -> bool:
         """All of ``data`` at ``addr``, or nothing if any page of it is not memory."""
@@ -547,7 +531,7 @@ class GdbServer:
             va = addr + pos
             chunk = min(len(data) - pos, PAGE - (va & (PAGE - 1)))
             pa = self._translate(va)
-            if va >= 1 << 64 or pa is None or not self._is_memory(pa, chunk):
+            if va >= 1 << 64 or pa is None or not self.m.is_memory(pa, chunk):
                 return False
             pieces.append((pa, data[pos:pos + chunk]))
             pos += chunk
