@@ -2,16 +2,17 @@
 // interrupts and virtual timer.
 //
 // Boot at EL2 on one core, MMU off at EL2 (the hypervisor uses physical addresses).
-// For each tenant: stage-2 tables mapping its RAM (and its GICC view onto GICV once the GIC is
-// up), a saved vCPU context with its virtual timer and virtual CPU interface, a VMID.
-// Tenants run in turn (round robin; preemptive when the manifest sets a time slice) and trap
-// to us for:
+// For each tenant: stage-2 tables mapping its RAM (and its GICC view onto GICV once the virtual
+// GIC is up), a saved vCPU context with its virtual timer and virtual CPU interface, a VMID.
+// Tenants run in turn (round robin; preemptive when the manifest sets a time slice, otherwise
+// cooperative with a watchdog that preempts a tenant holding the core too long) and trap to us for:
 //   HVC          SMCCC / PSCI / vendor hypervisor calls              (hyp_traps.inc)
 //   WFI          waits for a virtual interrupt; WFE yields           (hyp_traps.inc)
 //   SMC          not supported, skipped                              (hyp_traps.inc)
 //   stage-2 data abort on the console page: PL011 emulated           (hyp_traps.inc)
 //   stage-2 data abort on the GICD page: virtual distributor         (hyp_vgicd.inc)
 //   physical IRQs: forwarded to their owner through list registers   (hyp_gic.inc)
+//   CNTHP, INTID 26: the end of a time slice, or the watchdog         (hyp_sched.inc)
 //   any other stage-2 fault or exception: the tenant is contained    (hyp_traps.inc)
 // When no tenant can run, exit through Arm semihosting with the number of contained tenants.
 // The banner names the version (HYP_VERSION): v1 adds interrupts, the virtual GIC and timers.
@@ -71,13 +72,17 @@ hyp_main_tenant_loop:
     cmp     x20, x19
     b.lo    hyp_main_tenant_loop
     bl      stage2_pool_clean
-    // A time slice or SPIs given to tenants need the GIC from the start; otherwise it is brought
-    // up when a tenant first touches its interrupt controller.
+    // Every system needs the hypervisor's own timer interrupt from the first ERET on: it ends time
+    // slices, and it is the watchdog of a cooperative system (hyp_sched.inc).
+    bl      gic_init
+    bl      watchdog_init
+    // A time slice or SPIs given to tenants need the tenants' interrupts from the start; otherwise
+    // they are brought up when a tenant first touches its interrupt controller.
     ldr     x0, =MANIFEST_PA
     ldr     x1, [x0, #MF_QUANTUM]
     ldr     x9, =quantum_ticks
     str     x1, [x9]
-    cbnz    x1, hyp_main_gic
+    cbnz    x1, hyp_main_vgic
     ldr     x9, =tenants
     mov     x10, #0
     mov     x11, x19
@@ -88,8 +93,8 @@ hyp_main_spis:
     subs    x11, x11, #1
     b.ne    hyp_main_spis
     cbz     x10, hyp_main_run
-hyp_main_gic:
-    bl      gic_bring_up
+hyp_main_vgic:
+    bl      vgic_bring_up
 hyp_main_run:
     // VMIDs 1..MAX_TENANTS have never been used: drop whatever the TLBs hold for EL1&0
     // and EL2 before the first tenant runs.
