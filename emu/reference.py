@@ -17,8 +17,11 @@ def qemu_path() -> str | None:
 
 
 def qemu_command(elf: str | Path, ram: str = "1G", start_el: int = 2) -> list[str]:
+    """The reference command line. ``-nic none``: the board has no NIC, and QEMU's default one
+    needs an option ROM (efi-virtio.rom) that only the ipxe-qemu package brings, so the
+    reference must not depend on which optional packages a machine happens to have."""
     machine = "virt,virtualization=on,gic-version=2" if start_el == 2 else "virt,gic-version=2"
-    return [QEMU, "-M", machine, "-cpu", "cortex-a53", "-m", ram,
+    return [QEMU, "-M", machine, "-cpu", "cortex-a53", "-m", ram, "-nic", "none",
             "-display", "none", "-monitor", "none", "-serial", "stdio", "-semihosting", "-no-reboot",
             "-kernel", str(elf)]
 

@@ -16,10 +16,10 @@ from emu.build.elf import elf_bytes, write_elf
 from emu.errors import EmuError
 from emu.loader.elf import load_elf
 from emu.loader.image import Image, Segment
+from emu.reference import run_qemu
 
 READELF = shutil.which("aarch64-linux-gnu-readelf") or shutil.which("readelf")
 OBJDUMP = shutil.which("aarch64-linux-gnu-objdump")
-QEMU = shutil.which("qemu-system-aarch64")
 REPO = Path(__file__).resolve().parents[2]
 
 NOP, RET = bytes.fromhex("1f2003d5"), bytes.fromhex("c0035fd6")
@@ -126,8 +126,7 @@ def test_objdump_disassembles_with_labels(tmp_path):
 
 
 @pytest.mark.qemu
-@pytest.mark.skipif(QEMU is None, reason="qemu-system-aarch64 is not installed")
-def test_qemu_boots_the_elf_and_returns_the_exit_code(tmp_path):
+def test_qemu_boots_the_elf_and_returns_the_exit_code(qemu, tmp_path):
     src = tmp_path / "exit.s"
     src.write_text("""
 .include "board.inc"
@@ -143,7 +142,5 @@ _start:
 block: .quad ADP_Stopped_ApplicationExit, 5
 """)
     path = write_elf(assemble(src, 0x40200000, [REPO / "firmware" / "include"]), tmp_path / "exit.elf")
-    run = subprocess.run([QEMU, "-M", "virt,virtualization=on,gic-version=2", "-cpu", "cortex-a53", "-m", "1G",
-                          "-nographic", "-semihosting", "-kernel", str(path)],
-                         capture_output=True, timeout=30, stdin=subprocess.DEVNULL)
-    assert run.returncode == 5 and b"K" in run.stdout
+    run = run_qemu(path)
+    assert run.exit_code == 5 and b"K" in run.transcript

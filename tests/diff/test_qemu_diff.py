@@ -77,3 +77,16 @@ def test_contract_check_as_a_tenant_prints_what_it_prints_on_bare_qemu(qemu, bui
     tagged = [l for l in m.console.text.splitlines() if l.startswith("[contract] ")]
     assert [l[len("[contract] "):] for l in tagged] == ref.transcript.decode().splitlines()
     assert len(tagged) >= 8
+
+
+@pytest.mark.qemu
+def test_the_reference_needs_no_optional_firmware(qemu, built, tmp_path):
+    """QEMU started with an empty firmware directory (-L) still runs every kind of image we
+    compare: nothing in the reference command line may need a ROM from an optional package
+    (the default NIC's efi-virtio.rom once made a fresh machine fail)."""
+    empty = tmp_path / "firmware"
+    empty.mkdir()
+    for name, start_el in (("probe_hvc", 2), ("solo", 2), ("rtos_demo_a", 1)):
+        run = run_qemu(built[name], timeout=30, start_el=start_el, extra=["-L", str(empty)])
+        assert run.exit_code == 0, (name, run.stderr.decode(errors="replace"))
+        assert run.transcript
