@@ -5,14 +5,16 @@ from __future__ import annotations
 import io
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
-from conftest import ROOT
 
 from emu import snapshot
 from emu.debug.trace import Tracer
 from emu.loader.elf import load_elf
 from emu.machine import Console, Machine
+
+ROOT = Path(__file__).resolve().parents[2]   # the checkout
 
 
 def fresh(trace: io.StringIO | None = None) -> Machine:
