@@ -1,12 +1,46 @@
-"""The ``emu`` command: build images, run them headless, run the demo and the benchmarks."""
+"""The ``emu`` command: build images, run them headless, run the demo and the benchmarks.
+
+Whatever goes wrong ends with one ``emu: ...`` line on stderr and an exit code from the table
+in README.md, never a traceback or a hang, and without losing what was asked for: on Ctrl-C,
+SIGTERM, a closed stdout or a full disk the trace, timeline and console files are still
+written (or the failure to write them is named).
+"""
 
 from __future__ import annotations
 
 import argparse
+import errno
+import fcntl
+import io
+import os
+import re
+import signal
+import stat
 import sys
+import tempfile
+import threading
+from fractions import Fraction
 from pathlib import Path
 
 from .errors import EmuError
+
+EXIT_BAD_INPUT = 2        # also: an output file that could not be written
+EXIT_TIMEOUT = 124        # as emu/machine.py: --max-insns reached
+EXIT_GUEST_FAULT = 125    # as emu/machine.py: the emulator stopped a guest that crashed
+EXIT_INTERRUPTED = 130    # SIGINT (128 + 2), as a shell reports it
+EXIT_BROKEN_PIPE = 141    # stdout closed by its reader (128 + SIGPIPE)
+EXIT_TERMINATED = 143     # SIGTERM (128 + 15), as QEMU exits on it
+# A guest whose own exit code is one of these is named on stderr (see _report).
+OWN_EXIT_CODES = {EXIT_BAD_INPUT, EXIT_TIMEOUT, EXIT_GUEST_FAULT, EXIT_INTERRUPTED, EXIT_BROKEN_PIPE,
+                  EXIT_TERMINATED}
+
+MAX_INPUT = 16 << 20      # bytes --input takes (the PL011 keeps 16 of them; the rest overrun)
+MAX_INSNS = 1 << 56       # an instruction count, as snapshots bound it (emu/snapshot.py)
+MAX_SIZE = 1 << 64        # a --ram / --tenant-memory size must be below this
+
+_SIZE = re.compile(r"(?P<num>0x[0-9a-f]{1,40}|[0-9]{1,40}(?:\.[0-9]{1,40})?|\.[0-9]{1,40})"
+                   r"\s*(?P<unit>[kmgt]?)(?:i?b)?", re.IGNORECASE)
+_UNITS = {"": 1, "k": 1 << 10, "m": 1 << 20, "g": 1 << 30, "t": 1 << 40}
 
 
 def _int(text: str) -> int:
@@ -16,16 +50,303 @@ def _int(text: str) -> int:
         raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
 
 
-def _size(text: str) -> int:
-    units = {"k": 1 << 10, "m": 1 << 20, "g": 1 << 30}
-    t = text.strip().lower().rstrip("ib")
-    try:
-        if t and t[-1] in units:
-            return int(float(t[:-1]) * units[t[-1]])
-        return int(t, 0)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a size: {text!r} (try 512M or 1G)") from None
+def _count(text: str) -> int:
+    """An instruction count: a whole number from 0 (no limit) to MAX_INSNS."""
+    n = _int(text)
+    if not 0 <= n < MAX_INSNS:
+        raise argparse.ArgumentTypeError(f"{text!r} is not an instruction count from 0 to {MAX_INSNS - 1}")
+    return n
 
+
+def _size(text: str) -> int:
+    """A size in bytes: 4096, 0x1000, 512M, 1.5G, 2GiB. A whole number of bytes below 2^64."""
+    t = text.strip()
+    if t.startswith("-"):
+        raise argparse.ArgumentTypeError(f"a size cannot be negative: {text!r}")
+    m = _SIZE.fullmatch(t)
+    if m is None:
+        raise argparse.ArgumentTypeError(f"not a size: {text!r} (try 512M or 1G)")
+    num = m["num"]
+    value = (int(num, 16) if num[:2].lower() == "0x" else Fraction(num)) * _UNITS[m["unit"].lower()]
+    if value != int(value):
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number of bytes ({float(value):.1f})")
+    if value >= MAX_SIZE:
+        raise argparse.ArgumentTypeError(f"{text!r} is too large (the limit is below 2^64 bytes)")
+    return int(value)
+
+
+def _human(n: int) -> str:
+    for unit, shift in (("TiB", 40), ("GiB", 30), ("MiB", 20), ("KiB", 10)):
+        if n >= 1 << shift and n % (1 << shift) == 0:
+            return f"{n >> shift} {unit}"
+    return f"{n} byte{'s' if n != 1 else ''}"
+
+
+def _say(line: str) -> None:
+    """One line on stderr; a stderr that is gone loses it rather than raising."""
+    try:
+        sys.stderr.write(line + "\n")
+        sys.stderr.flush()
+    except (OSError, ValueError, AttributeError):
+        pass
+
+
+# -- signals -----------------------------------------------------------------------------------
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM, where it is raised in the main thread (emu debug, emu build/test/bench)."""
+
+
+def _raise_terminated(_sig, _frame):
+    raise Terminated()
+
+
+class Signals:
+    """SIGINT and SIGTERM, taken by a thread of their own instead of the main thread.
+
+    Python runs signal handlers in the main thread between bytecodes, and that includes
+    Unicorn's hook callbacks (ctypes) and lief's code (nanobind): a KeyboardInterrupt raised in
+    there is printed and ignored, or aborts the process. So ``arm()`` blocks both signals in
+    the main thread and a daemon thread waits for them:
+
+    - before a machine exists (imports, loading images, reading input) nothing has been
+      written: the process ends at once with ``emu: interrupted`` and 130 (143 for SIGTERM);
+    - once one is attached, the thread pauses it (Machine.pause is safe from other threads),
+      again until the main thread has seen it, since a pause between two runs is forgotten by
+      the next; the command then writes what it was asked to and exits 130/143;
+    - a second signal after that ends the process at once (a write that blocks for ever).
+
+    ``emu debug`` / ``--gdb`` serve the debugger in the main thread and run the guest in
+    another, so ``hand_back()`` restores ordinary handlers there. Unarmed (``main(argv)``
+    called in a test's process) this does nothing.
+    """
+
+    SIGNALS = {signal.SIGINT, signal.SIGTERM}
+
+    def __init__(self) -> None:
+        self.signum: int | None = None
+        self.machine = None
+        self._lock = threading.Lock()
+        self._armed = False
+        self._handed_back = False
+        self._pausing = False
+        self._main = threading.main_thread().ident
+
+    def arm(self) -> None:
+        signal.pthread_sigmask(signal.SIG_BLOCK, self.SIGNALS)
+        self._armed = True
+        threading.Thread(target=self._wait, name="emu-signals", daemon=True).start()
+
+    @property
+    def interrupted(self) -> bool:
+        return self.signum is not None
+
+    def attach(self, machine) -> None:
+        with self._lock:
+            self.machine = machine
+
+    def seen(self) -> None:
+        """The main thread has stopped running the machine for the signal."""
+        self._pausing = False
+
+    def hand_back(self) -> None:
+        """Give the signals back to the main thread as KeyboardInterrupt / Terminated."""
+        if not self._armed:
+            return
+        with self._lock:
+            self._handed_back = True
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+        signal.signal(signal.SIGTERM, _raise_terminated)
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, self.SIGNALS)
+
+    def _wait(self) -> None:
+        while True:
+            if self._pausing:
+                info = signal.sigtimedwait(self.SIGNALS, 0.05)
+                if info is None:
+                    if self._pausing:
+                        self.machine.pause("interrupted")
+                    continue
+                sig = info.si_signo
+            else:
+                sig = signal.sigwait(self.SIGNALS)
+            with self._lock:
+                if self._handed_back:
+                    signal.pthread_kill(self._main, sig)
+                    continue
+                if self.signum is None:
+                    self.signum = sig
+                    if self.machine is not None:
+                        self._pausing = True
+                        self.machine.pause("interrupted")
+                        continue
+            self._exit_now()
+
+    def _exit_now(self) -> None:
+        code, what = self.outcome()
+        try:
+            os.write(2, f"emu: {what}\n".encode())
+        except OSError:
+            pass
+        os._exit(code)
+
+    def outcome(self) -> tuple[int, str]:
+        if self.signum == signal.SIGTERM:
+            return EXIT_TERMINATED, "terminated"
+        return EXIT_INTERRUPTED, "interrupted"
+
+
+# -- outputs -----------------------------------------------------------------------------------
+
+def _umask() -> int:
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
+class Output:
+    """Somewhere the run writes: a file named by an option, or stdout/stderr.
+
+    Files are opened just before the run (``open()``), after the inputs have been checked:
+    - a FIFO with no reader is refused then instead of blocking for ever;
+    - a file written whole at the end (``whole``: the timeline, a snapshot) goes to a new file
+      beside the named one that replaces it once complete (``commit``), so an interrupted or
+      failed write leaves what was there before.
+    Writes during the run come from inside Unicorn's hooks and never raise: the first error
+    stops writes here, is kept in ``error`` and reported after the run with ``name``;
+    ``on_error`` is called then (stdout stops the run: nobody is reading the console).
+    """
+
+    def __init__(self, path: str | None, option: str, *, whole: bool = False, stream=None):
+        self.path = path
+        self.option = option
+        self.whole = whole
+        self.f = stream
+        self._owned = stream is None
+        self._text = isinstance(stream, io.TextIOBase)
+        self._tmp: str | None = None
+        self._target: str | None = None
+        self.error: OSError | None = None
+        self.on_error = None
+
+    @property
+    def name(self) -> str:
+        return self.path if self.path is not None else self.option
+
+    def open(self) -> None:
+        if self.f is not None:
+            return
+        path = self.path
+        try:
+            try:
+                st = os.stat(path)
+            except FileNotFoundError:
+                st = None
+            if self.whole and (st is None or stat.S_ISREG(st.st_mode)):
+                self._target = os.path.realpath(path)
+                fd, self._tmp = tempfile.mkstemp(prefix=f".{os.path.basename(self._target)}.", suffix=".tmp",
+                                                 dir=os.path.dirname(self._target))
+                os.fchmod(fd, st.st_mode & 0o7777 if st is not None else 0o666 & ~_umask())
+            else:
+                # Non-blocking so that a FIFO with no reader fails (ENXIO) instead of waiting.
+                fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NONBLOCK | os.O_CLOEXEC, 0o666)
+                fcntl.fcntl(fd, fcntl.F_SETFL, fcntl.fcntl(fd, fcntl.F_GETFL) & ~os.O_NONBLOCK)
+        except OSError as err:
+            if err.errno == errno.ENXIO:
+                raise EmuError(f"{self.option} {path}: nothing is reading this FIFO (start its reader first)") from None
+            raise EmuError(f"{self.option} {path}: {err.strerror}") from None
+        self.f = os.fdopen(fd, "wb")
+
+    def write(self, data) -> None:
+        if self.error is not None or self.f is None:
+            return
+        try:
+            if self._text:
+                self.f.write(data if isinstance(data, str) else data.decode("utf-8", "replace"))
+            else:
+                self.f.write(data.encode() if isinstance(data, str) else data)
+        except (OSError, ValueError) as err:
+            self._fail(err)
+
+    def flush(self) -> None:
+        if self.error is None and self.f is not None:
+            try:
+                self.f.flush()
+            except (OSError, ValueError) as err:
+                self._fail(err)
+
+    def _fail(self, err: Exception) -> None:
+        if not isinstance(err, OSError):  # a stream closed under us
+            err = OSError(errno.EBADF, os.strerror(errno.EBADF))
+        self.error = err
+        if self.on_error is not None:
+            self.on_error()
+
+    def close(self) -> None:
+        """Flush and close a stream; an error is kept in ``error``. A whole file not committed
+        is discarded."""
+        if self.whole:
+            self.discard()
+            return
+        self.flush()
+        if self._owned and self.f is not None:
+            try:
+                self.f.close()
+            except OSError as err:
+                if self.error is None:
+                    self.error = err
+            self.f = None
+
+    def commit(self, write) -> None:
+        """Write the whole file with ``write(f)`` and put it in place; EmuError names it."""
+        try:
+            write(self.f)
+            self.f.close()
+            self.f = None
+            if self._tmp is not None:
+                os.replace(self._tmp, self._target)
+                self._tmp = None
+        except OSError as err:
+            self.discard()
+            raise EmuError(f"{self.path}: {err.strerror}") from None
+
+    def discard(self) -> None:
+        if self.f is not None:
+            try:
+                self.f.close()
+            except OSError:
+                pass
+            self.f = None
+        if self._tmp is not None:
+            try:
+                os.unlink(self._tmp)
+            except OSError:
+                pass
+            self._tmp = None
+
+
+class Outputs:
+    """Every Output of one command, opened and closed together."""
+
+    def __init__(self) -> None:
+        self.all: list[Output] = []
+
+    def add(self, out: Output) -> Output:
+        self.all.append(out)
+        return out
+
+    def open(self) -> None:
+        for out in self.all:
+            out.open()
+
+    def close(self) -> list[Output]:
+        """Close them all; the ones that failed."""
+        for out in self.all:
+            out.close()
+        return [out for out in self.all if out.error is not None]
+
+
+# -- running -----------------------------------------------------------------------------------
 
 DEMO_SYSTEM = "rtos"  # manifests/rtos.toml: two RTOS tenants and an attacker
 
@@ -55,7 +376,7 @@ def _load_image(path: str, raw_addr: int | None):
 def _add_machine_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--board", default="virt", help="board name or TOML file (default: virt)")
     p.add_argument("--ram", type=_size, default=None, help="RAM size, e.g. 512M (default: the board's)")
-    p.add_argument("--max-insns", type=_int, default=None, metavar="N",
+    p.add_argument("--max-insns", type=_count, default=None, metavar="N",
                    help="stop after N instructions (exit code 124)")
     p.add_argument("--trace", default="", metavar="CATS", help="comma list of trace categories: exceptions, irq, hypercalls, mmio, tenants")
     p.add_argument("--trace-format", choices=("text", "json"), default="text")
@@ -70,36 +391,96 @@ def _add_machine_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--time", choices=("deterministic", "realtime"), default="deterministic",
                    help="deterministic: the counter follows retired instructions (default); "
                         "realtime: it follows the host clock (faster)")
-    p.add_argument("--input", default=None, metavar="TEXT|@FILE", help="bytes for the UART to receive: TEXT (escapes allowed), @FILE, or - for stdin")
+    p.add_argument("--input", default=None, metavar="TEXT|@FILE",
+                   help=f"bytes for the UART to receive: TEXT (escapes allowed), @FILE, or - for stdin "
+                        f"(at most {_human(MAX_INPUT)})")
     p.add_argument("--console-file", default=None, metavar="FILE", help="also write the console here")
+
+
+def _read_bounded(f, name: str) -> bytes:
+    try:
+        data = f.read(MAX_INPUT + 1)
+    except OSError as err:
+        raise EmuError(f"--input {name}: {err.strerror}") from None
+    if len(data) > MAX_INPUT:
+        raise EmuError(f"--input {name}: more than {_human(MAX_INPUT)}, the most the UART input takes")
+    return data
+
+
+def _read_input(spec: str) -> bytes:
+    """The bytes --input gives: TEXT with backslash escapes, @FILE, or - (stdin)."""
+    if spec == "-":
+        if sys.stdin is None:
+            raise EmuError("--input -: stdin is closed")
+        return _read_bounded(sys.stdin.buffer, "- (stdin)")
+    if spec.startswith("@"):
+        try:
+            with open(spec[1:], "rb") as f:
+                return _read_bounded(f, spec)
+        except OSError as err:
+            raise EmuError(f"--input {spec}: {err.strerror}") from None
+    try:
+        return spec.encode("utf-8", "surrogateescape").decode("unicode_escape").encode("latin-1")
+    except UnicodeError as err:
+        raise EmuError(f"--input: {err.reason} in {spec!r} (escapes are as in Python byte strings)") from None
+
+
+def _new_machine(args, console):
+    """The machine the options describe; a RAM size it cannot have is one line, not a trace."""
+    from unicorn import UcError
+
+    from .machine import Machine
+
+    try:
+        return Machine(args.board, ram_size=args.ram, console=console, time_mode=args.time, start_el=args.el)
+    except EmuError:
+        raise
+    except (UcError, OSError, OverflowError, ValueError, MemoryError) as err:
+        why = getattr(err, "strerror", None) or str(err) or type(err).__name__
+        if args.ram is None:
+            raise EmuError(f"cannot create the machine: {why}") from None
+        size = args.ram
+        if size == 0 or size % 4096:
+            why = "RAM must be a whole number of 4 KiB pages, more than none"
+        elif isinstance(err, (MemoryError, OverflowError)) or getattr(err, "errno", None) == errno.ENOMEM:
+            why = f"this host cannot give it {_human(size)} of memory"
+        raise EmuError(f"--ram {_human(size)}: {why}") from None
 
 
 def _make_machine(args):
     from .debug.trace import Tracer
-    from .machine import Console, Machine
+    from .machine import Console
 
-    out = sys.stdout.buffer
-    console = Console(out)
+    outs = args.outputs = Outputs()
+    args.input_data = _read_input(args.input) if args.input else None
+    if sys.stdout is None and not args.console_file:
+        raise EmuError("stdout is closed: the console has nowhere to go (redirect it, or give --console-file FILE)")
+    stdout = args.stdout_out = outs.add(
+        Output(None, "stdout", stream=sys.stdout.buffer if sys.stdout is not None else io.BytesIO()))
+    console = Console(stdout, echo=sys.stdout is not None)
     if args.console_file:
-        f = open(args.console_file, "wb")
-        console.listeners.append(f.write)
-    m = Machine(args.board, ram_size=args.ram, console=console, time_mode=args.time, start_el=args.el)
-    sys.stderr.write(_time_banner(m) + "\n")
+        console.listeners.append(outs.add(Output(args.console_file, "--console-file")).write)
+    if args.timeline:
+        args.timeline_out = outs.add(Output(args.timeline, "--timeline", whole=True))
+    m = _new_machine(args, console)
+    args.signals.attach(m)
+    stdout.on_error = lambda: m.pause("stdout failed")
+    _say(_time_banner(m))
     m.log_kinds = {k.strip().rstrip("s") for k in args.log.split(",") if k.strip()}
     if args.trace.strip():
-        stream = open(args.trace_file, "w") if args.trace_file else sys.stderr
-        Tracer(m, args.trace, stream, args.trace_format)
-    if args.input:
-        if args.input == "-":
-            data = sys.stdin.buffer.read()
-        elif args.input.startswith("@"):
-            data = Path(args.input[1:]).read_bytes()
+        if args.trace_file:
+            stream = outs.add(Output(args.trace_file, "--trace-file"))
         else:
-            data = args.input.encode().decode("unicode_escape").encode("latin-1")
-        uart = m.devices.get("uart0")
-        if uart is not None:
-            uart.push_rx(data)
+            stream = outs.add(Output(None, "stderr", stream=sys.stderr))
+        Tracer(m, args.trace, stream, args.trace_format)
     return m
+
+
+def _push_input(m, args) -> None:
+    """Give the UART its --input (after loading or restoring, which sets the UART's state)."""
+    uart = m.devices.get("uart0")
+    if args.input_data and uart is not None:
+        uart.push_rx(args.input_data)
 
 
 def _time_banner(m) -> str:
@@ -112,8 +493,16 @@ def _time_banner(m) -> str:
 
 
 def _report(result) -> int:
+    """The guest's outcome: its exit code, or the emulator's with the diagnostic. A guest exit
+    code that the emulator also uses for its own outcomes is named, so the two can be told
+    apart (README, exit codes)."""
     if result.diagnostic:
-        sys.stderr.write(f"emu: {result.reason}: {result.diagnostic}\n")
+        _say(f"emu: {result.reason}: {result.diagnostic}")
+    elif result.paused:
+        _say(f"emu: the run stopped: {result.reason}")
+        return EXIT_BAD_INPUT
+    elif result.exit_code in OWN_EXIT_CODES:
+        _say(f"emu: guest exited with code {result.exit_code}")
     return result.exit_code
 
 
@@ -125,6 +514,7 @@ def cmd_run(args) -> int:
 
         m = _make_machine(args)
         restore(m, args.restore)
+        _push_input(m, args)
         return _run(m, args)
     if not args.image:
         raise EmuError("run: give an IMAGE (or --restore FILE)")
@@ -136,25 +526,29 @@ def cmd_run(args) -> int:
         image = pack_system(image, tenants)
     m = _make_machine(args)
     m.load(image)
+    _push_input(m, args)
     if args.snapshot_at:
-        _snapshot_when(m, *args.snapshot_at)
+        _snapshot_when(m, args, *args.snapshot_at)
     return _run(m, args)
 
 
-def _snapshot_when(m, trigger: str, path: str) -> None:
+def _snapshot_when(m, args, trigger: str, path: str) -> None:
     """Arrange the first part of a run to stop at the trigger; _run saves and goes on."""
-    import re
-
+    out = args.outputs.add(Output(path, "--snapshot-at", whole=True))
     try:
-        m.snapshot_plan = ("insns", int(trigger, 0), path)
-        return
+        n = int(trigger, 0)
     except ValueError:
         pass
+    else:
+        if not 0 < n < MAX_INSNS:
+            raise EmuError(f"--snapshot-at: {trigger!r} is not an instruction count from 1 to {MAX_INSNS - 1}")
+        m.snapshot_plan = ("insns", n, out)
+        return
     try:
         pattern = re.compile(trigger)
-    except re.error as err:
+    except (re.error, RecursionError, OverflowError) as err:
         raise EmuError(f"--snapshot-at: bad regular expression {trigger!r}: {err}") from None
-    m.snapshot_plan = ("regex", pattern, path)
+    m.snapshot_plan = ("regex", pattern, out)
 
     def watch(_data: bytes) -> None:
         if m.snapshot_plan is not None and pattern.search(m.console.text):
@@ -170,35 +564,85 @@ def cmd_debug(args) -> int:
 
 def _run(m, args) -> int:
     """Run a loaded machine as the options say; write the timeline, report, return the code."""
-    if getattr(args, "gdb", None):
-        from .debug.gdbstub import serve_gdb
+    outs = args.outputs
+    try:
+        outs.open()
+        if getattr(args, "gdb", None):
+            from .debug.gdbstub import serve_gdb
 
-        return serve_gdb(m, args.gdb, max_insns=args.max_insns)
-    timeline = None
-    if args.timeline:
-        from .debug.timeline import Timeline
+            args.signals.hand_back()
+            code = serve_gdb(m, args.gdb, max_insns=args.max_insns)
+            return _finish(m, args, None, code)
+        timeline = None
+        if args.timeline:
+            from .debug.timeline import Timeline
 
-        timeline = Timeline(m)
-        timeline.hook_erets()
+            timeline = Timeline(m)
+            timeline.hook_erets()
+        result = _run_machine(m, args)
+        if timeline is not None:
+            import json
+
+            args.timeline_out.commit(lambda f: f.write(json.dumps(timeline.finish()).encode()))
+        return _finish(m, args, result, None)
+    finally:
+        outs.close()
+
+
+def _run_machine(m, args):
+    """The run, in one or two parts (before and after a snapshot), unless a signal stops it."""
+    from .machine import RunResult
+
+    signals = args.signals
+
+    def run(**kw):
+        if signals.interrupted:
+            return RunResult(None, "interrupted")
+        result = m.run(**kw)
+        if signals.interrupted:
+            signals.seen()
+        return result
+
     plan = getattr(m, "snapshot_plan", None)
-    if plan is not None:
-        from .snapshot import save
+    if plan is None:
+        return run(max_insns=args.max_insns)
+    from .snapshot import save
 
-        kind, trigger, path = plan
-        first = m.run(max_insns=trigger, pause_at_limit=True) if kind == "insns" else m.run(max_insns=args.max_insns)
-        m.snapshot_plan = None
-        if first.paused:
-            save(m, path)
-            sys.stderr.write(f"emu: snapshot saved to {path}\n")
-            result = m.run(max_insns=args.max_insns)
-        else:
-            sys.stderr.write(f"emu: the run ended before the snapshot trigger; no snapshot saved\n")
-            result = first
-    else:
-        result = m.run(max_insns=args.max_insns)
-    if timeline is not None:
-        timeline.write(args.timeline)
-    return _report(result)
+    kind, trigger, out = plan
+    first = run(max_insns=trigger, pause_at_limit=True) if kind == "insns" else run(max_insns=args.max_insns)
+    m.snapshot_plan = None
+    if not first.paused or signals.interrupted or args.stdout_out.error is not None:
+        if not signals.interrupted:
+            _say("emu: the run ended before the snapshot trigger; no snapshot saved")
+        return first
+    out.commit(lambda f: save(m, f))
+    _say(f"emu: snapshot saved to {out.path}")
+    return run(max_insns=args.max_insns)
+
+
+def _finish(m, args, result, code: int | None) -> int:
+    """The exit code after a run: a signal, then a failed stdout, then failed output files,
+    then the guest's outcome. Every failure is named on stderr."""
+    failed = args.outputs.close()
+    stdout = next((o for o in failed if o.option == "stdout"), None)
+    files = [o for o in failed if o is not stdout]
+    if args.signals.interrupted:
+        code, what = args.signals.outcome()
+        for o in files:
+            _say(f"emu: {o.name}: {o.error.strerror}")
+        _say(f"emu: {what}")
+        return code
+    if stdout is not None:
+        broken = stdout.error.errno == errno.EPIPE
+        _say(f"emu: stdout: {stdout.error.strerror}; the run was stopped")
+        for o in files:
+            _say(f"emu: {o.name}: {o.error.strerror}")
+        return EXIT_BROKEN_PIPE if broken else EXIT_BAD_INPUT
+    if code is None:
+        code = _report(result)
+    for o in files:
+        _say(f"emu: {o.name}: {o.error.strerror} (its output is incomplete; the run ended with code {code})")
+    return EXIT_BAD_INPUT if files else code
 
 
 def cmd_build(args) -> int:
@@ -216,8 +660,11 @@ def cmd_demo(args) -> int:
     built = build(root, out, names=[DEMO_SYSTEM])
     m = _make_machine(args)
     m.load(load_elf(str(built[DEMO_SYSTEM])))
+    _push_input(m, args)
     code = _run(m, args)
-    result = m.last_result
+    result = getattr(m, "last_result", None)
+    if result is None or code != result.exit_code:
+        return code  # interrupted, or an output failed: already reported
     text = m.console.text
     # What the demo is meant to show: both RTOS tenants run their tasks on their own ticks,
     # preempted by the hypervisor, and finish; the attacker is contained.
@@ -225,10 +672,9 @@ def cmd_demo(args) -> int:
     finished = all(f"({t}): system off" in text for t in ("rtos_a", "rtos_b"))
     ticks = "[rtos_a] [periodic] tick 30" in text and "[rtos_b] [periodic] tick 21" in text
     ok = result.diagnostic is None and code == 1 and contained and finished and ticks
-    sys.stderr.write(
-        f"emu: demo {'as expected' if ok else 'NOT as expected'}: hypervisor exit code {code}; "
-        f"attacker {'contained' if contained else 'NOT contained'}; RTOS tenants "
-        f"{'ticked and finished' if finished and ticks else 'did NOT finish as expected'}\n")
+    _say(f"emu: demo {'as expected' if ok else 'NOT as expected'}: hypervisor exit code {code}; "
+         f"attacker {'contained' if contained else 'NOT contained'}; RTOS tenants "
+         f"{'ticked and finished' if finished and ticks else 'did NOT finish as expected'}")
     return 0 if ok else 1
 
 
@@ -245,7 +691,7 @@ def cmd_bench(args) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="emu", description="AArch64 full-system emulator for hypervisor and firmware developers")
+    p = _Parser(prog="emu", description="AArch64 full-system emulator for hypervisor and firmware developers")
     sub = p.add_subparsers(dest="command", required=True)
 
     r = sub.add_parser("run", help="run an image headless; the exit code is the guest's")
@@ -284,27 +730,61 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
+class _Parser(argparse.ArgumentParser):
+    """Usage errors as one ``emu: ...`` line, exit 2, like every other bad input."""
+
+    def error(self, message: str) -> None:
+        command = self.prog.removeprefix("emu").strip()
+        _say(f"emu: {command + ': ' if command else ''}{message} (see {self.prog} --help)")
+        sys.exit(EXIT_BAD_INPUT)
+
+
+def _drop_stdout() -> None:
+    """Point fd 1 at /dev/null so that nothing more is written to a closed pipe at exit."""
+    try:
+        null = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(null, 1)
+        os.close(null)
+    except OSError:
+        pass
+
+
 def main(argv: list[str] | None = None) -> int:
+    """The command line. As the program (no ``argv``) it also takes SIGINT/SIGTERM (Signals)
+    and survives a closed stderr; called with ``argv`` in a test's process it leaves both."""
+    program = argv is None
     argv = sys.argv[1:] if argv is None else list(argv)
     # `build` and `bench` have their own parsers; hand them their arguments untouched.
     passthrough = {"build": cmd_build, "bench": cmd_bench, "test": cmd_test}
-    if argv and argv[0] in passthrough:
-        args = argparse.Namespace(rest=argv[1:], fn=passthrough[argv[0]])
-    else:
-        args = build_parser().parse_args(argv)
+    signals = Signals()
+    if program:
+        if sys.stderr is None:
+            sys.stderr = open(os.devnull, "w")
+        if argv and argv[0] in passthrough:
+            signal.signal(signal.SIGTERM, _raise_terminated)  # pure Python: signals as exceptions
+        else:
+            signals.arm()
     try:
+        if argv and argv[0] in passthrough:
+            args = argparse.Namespace(rest=argv[1:], fn=passthrough[argv[0]])
+        else:
+            args = build_parser().parse_args(argv)
+        args.signals = signals
         return args.fn(args)
     except EmuError as err:
-        sys.stderr.write(f"emu: {err}\n")
+        _say(f"emu: {err}")
         return err.exit_code
-    except KeyboardInterrupt:
-        sys.stderr.write("emu: interrupted\n")
-        return 130
+    except KeyboardInterrupt as err:
+        code, what = (EXIT_TERMINATED, "terminated") if isinstance(err, Terminated) else (EXIT_INTERRUPTED, "interrupted")
+        _say(f"emu: {what}")
+        return code
     except BrokenPipeError:
-        return 0
+        _drop_stdout()
+        _say("emu: stdout: Broken pipe")
+        return EXIT_BROKEN_PIPE
     except OSError as err:
-        sys.stderr.write(f"emu: {err.filename or ''}: {err.strerror}\n" if err.filename else f"emu: {err}\n")
-        return 2
+        _say(f"emu: {err.filename}: {err.strerror}" if err.filename else f"emu: {err.strerror or err}")
+        return EXIT_BAD_INPUT
 
 
 if __name__ == "__main__":

@@ -6,9 +6,11 @@ import re
 import shutil
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
-from conftest import ROOT
+
+ROOT = Path(__file__).resolve().parents[2]   # the checkout
 
 
 def emu(*args, cwd=ROOT):
