@@ -189,14 +189,17 @@ def save(m: "Machine", dest: str | os.PathLike | BinaryIO) -> None:
     path = Path(dest)
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     try:
-        with open(tmp, "wb") as f:
+        f = open(tmp, "xb")   # exclusive: never through a file or link someone left there
+    except OSError as err:
+        raise SnapshotError(f"{path}: cannot write the snapshot: {err.strerror}") from None
+    try:
+        with f:
             _write(m, f)
         os.replace(tmp, path)
-    except OSError as err:
+    except BaseException as err:
         tmp.unlink(missing_ok=True)
-        raise SnapshotError(f"{path}: cannot write the snapshot: {err.strerror}") from None
-    except BaseException:
-        tmp.unlink(missing_ok=True)
+        if isinstance(err, OSError):
+            raise SnapshotError(f"{path}: cannot write the snapshot: {err.strerror}") from None
         raise
 
 
