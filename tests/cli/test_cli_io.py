@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 from test_cli_errors import emu, one_line_error, without_banner
+from unicorn import UC_ERR_ARG, UcError
 
 ROOT = Path(__file__).resolve().parents[2]   # the checkout
 
@@ -194,3 +195,23 @@ def test_a_guest_exit_code_the_emulator_also_uses_is_named(exit_with, code):
 def test_other_guest_exit_codes_are_quiet(exit_with, code):
     got, _, err = emu("run", exit_with(code), "--raw", "0x40200000")
     assert got == code and without_banner(err) == []
+
+
+@pytest.mark.parametrize("error, ram, says", [
+    (lambda: UcError(UC_ERR_ARG), "4097", "whole number of 4 KiB pages"),
+    (lambda: UcError(UC_ERR_ARG), "4K", "Invalid argument (UC_ERR_ARG)"),
+    (lambda: OSError(12, "Cannot allocate memory"), "64G", "cannot give it 64 GiB"),
+    (lambda: OverflowError("Python int too large to convert to C ssize_t"), "1T", "cannot give it 1 TiB"),
+])
+def test_whatever_the_machine_raises_for_a_ram_size_is_one_line(built, monkeypatch, capsys, error, ram, says):
+    # Whatever layer refuses the size (the board's check, Unicorn, mmap), the user gets a line.
+    import emu.machine
+    from emu.cli import main
+
+    def refuse(*_a, **_k):
+        raise error()
+
+    monkeypatch.setattr(emu.machine, "Machine", refuse)
+    assert main(["run", str(built["solo"]), "--ram", ram]) == 2
+    line = one_line_error(capsys.readouterr().err)
+    assert line.startswith("emu: --ram ") and says in line
