@@ -4,12 +4,18 @@ from __future__ import annotations
 
 import io
 import os
+import sys
 import textwrap
 from pathlib import Path
 
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
+
+# The fuzz suites (tests/fuzz) import their harness and each other by name. They share this one
+# conftest: a second conftest.py would also be imported as ``conftest``, and ``from conftest
+# import boot`` elsewhere would find the wrong one.
+sys.path.insert(0, str(ROOT / "tests" / "fuzz"))
 
 
 @pytest.fixture(scope="session")
@@ -66,3 +72,17 @@ def asm_image(tmp_path):
         return assemble(path, base, [ROOT / "firmware" / "include"])
 
     return make
+
+
+@pytest.fixture
+def fuzz_run(request, tmp_path):
+    """``fuzz_run(module, seed, n)``: ``harness.run_suite`` (tests/fuzz/harness.py) in a temp
+    dir, with the session's ``built`` images given to the suite first if it declares ``setup``
+    (and only then built)."""
+    import harness
+
+    def run(module, seed: int, n: int):
+        built = request.getfixturevalue("built") if harness.needs_built(module) else None
+        return harness.run_suite(module, seed, n, tmp_path, built=built)
+
+    return run

@@ -16,7 +16,7 @@ and, optionally,
 ``setup`` receives what ``emu.build.pipeline.build`` returned (image name -> ELF path), before
 the first case: ``run_suite(..., built=...)`` calls it, scripts/fuzz.py builds the images once
 into a temp dir for every suite that declares it, and pytest hands over the session's ``built``
-images through the ``fuzz_run`` fixture (tests/fuzz/conftest.py). ``teardown`` runs after the
+images through the ``fuzz_run`` fixture (tests/conftest.py). ``teardown`` runs after the
 last case, even when a case raised, so a suite may keep one server or process across a batch
 of cases; it should still end each batch in a case of its own, so that how the server exits
 is checked and counted like any other outcome.
