@@ -395,6 +395,28 @@ def _add_machine_args(p: argparse.ArgumentParser) -> None:
                    help=f"bytes for the UART to receive: TEXT (escapes allowed), @FILE, or - for stdin "
                         f"(at most {_human(MAX_INPUT)})")
     p.add_argument("--console-file", default=None, metavar="FILE", help="also write the console here")
+    p.add_argument("--semihosting-config", type=_semihosting_config, default=None, metavar="OPTS",
+                   help="Arm semihosting, as QEMU's option: enable=on|off (default on), userspace=on|off "
+                        "(default off: honoured only at the EL the machine boots at; on: lower ELs too, "
+                        "e.g. tenants under a hypervisor)")
+
+
+def _semihosting_config(text: str):
+    """QEMU's ``-semihosting-config`` keys that mean something here: enable and userspace."""
+    from .cpu.semihosting import SemihostingConfig
+
+    values = {"on": True, "off": False}
+    config = SemihostingConfig()
+    for item in filter(None, text.split(",")):
+        key, _, value = item.partition("=")
+        if key not in ("enable", "userspace") or value not in values:
+            raise argparse.ArgumentTypeError(
+                f"{item!r}: expected enable=on|off or userspace=on|off")
+        if key == "enable":
+            config.enabled = values[value]
+        else:
+            config.lower_els = values[value]
+    return config
 
 
 def _read_bounded(f, name: str) -> bytes:
@@ -432,7 +454,8 @@ def _new_machine(args, console):
     from .machine import Machine
 
     try:
-        return Machine(args.board, ram_size=args.ram, console=console, time_mode=args.time, start_el=args.el)
+        return Machine(args.board, ram_size=args.ram, console=console, time_mode=args.time, start_el=args.el,
+                       semihosting=args.semihosting_config)
     except EmuError:
         raise
     except (UcError, OSError, OverflowError, ValueError, MemoryError) as err:
@@ -690,6 +713,19 @@ def cmd_bench(args) -> int:
     return bench_main(args.rest)
 
 
+def cmd_fuzz(args) -> int:
+    """The project's fuzz suites, long (scripts/fuzz.py in the checkout)."""
+    import runpy
+
+    script = project_root() / "scripts" / "fuzz.py"
+    sys.argv = [str(script), *args.rest]
+    try:
+        runpy.run_path(str(script), run_name="__main__")
+    except SystemExit as done:
+        return done.code if isinstance(done.code, int) else (0 if done.code is None else 1)
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = _Parser(prog="emu", description="AArch64 full-system emulator for hypervisor and firmware developers")
     sub = p.add_subparsers(dest="command", required=True)
@@ -727,6 +763,10 @@ def build_parser() -> argparse.ArgumentParser:
     bn = sub.add_parser("bench", help="benchmarks against qemu-system-aarch64", add_help=False)
     bn.add_argument("rest", nargs=argparse.REMAINDER)
     bn.set_defaults(fn=cmd_bench)
+
+    fz = sub.add_parser("fuzz", help="run the fuzz suites long and print figures (scripts/fuzz.py)", add_help=False)
+    fz.add_argument("rest", nargs=argparse.REMAINDER)
+    fz.set_defaults(fn=cmd_fuzz)
     return p
 
 
@@ -755,7 +795,7 @@ def main(argv: list[str] | None = None) -> int:
     program = argv is None
     argv = sys.argv[1:] if argv is None else list(argv)
     # `build` and `bench` have their own parsers; hand them their arguments untouched.
-    passthrough = {"build": cmd_build, "bench": cmd_bench, "test": cmd_test}
+    passthrough = {"build": cmd_build, "bench": cmd_bench, "test": cmd_test, "fuzz": cmd_fuzz}
     signals = Signals()
     if program:
         if sys.stderr is None:

@@ -130,3 +130,26 @@ def test_assembler_error_names_file_and_line(tmp_path):
 def test_realtime_mode_is_announced(built):
     code, out, err = emu("run", built["solo"], "--time", "realtime")
     assert code == 0 and "emu: realtime:" in err
+
+
+def test_semihosting_from_a_tenant_is_refused_unless_the_user_allows_it(built):
+    code, out, err = emu("run", built["attack_semihost"])
+    assert code == 0 and "semihosting calls refused: 5" in out
+    # Allowed, the tenant dumps (its own) raw memory: read the console as bytes.
+    p = subprocess.run([sys.executable, "-m", "emu", "run", str(built["attack_semihost"]),
+                        "--semihosting-config", "userspace=on"], capture_output=True, timeout=120)
+    assert p.returncode == 42 and b"hyp: all tenants stopped, 0 contained\n" in p.stdout
+
+
+def test_semihosting_can_be_switched_off_at_the_boot_el_too(built):
+    # Off, the hypervisor's own SYS_EXIT is an UNDEFINED instruction at EL2, as on a board
+    # without a debugger attached: the run does not end with the guest's code.
+    code, out, err = emu("run", built["solo"], "--semihosting-config", "enable=off", "--max-insns", "2000000")
+    assert "hyp: all tenants stopped, 0 contained" in out
+    assert code in (124, 125) and "Traceback" not in err
+
+
+@pytest.mark.parametrize("opts", ["userspace=maybe", "enable", "target=native", "enable=on,,x=1"])
+def test_bad_semihosting_config_is_one_line(built, opts):
+    code, _, err = emu("run", built["solo"], "--semihosting-config", opts)
+    assert code == 2 and "--semihosting-config" in one_line_error(err)

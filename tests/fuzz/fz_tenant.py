@@ -69,24 +69,28 @@ def check(case, tmp: Path) -> Outcome:
     verdict = classify(proc, ok_codes=range(0, 256))
     if verdict.kind != "clean":
         return verdict
-    text = proc.stdout.decode("utf-8", "replace")
-    lines = text.splitlines()
+    lines = proc.stdout.decode("utf-8", "replace").splitlines()
     if proc.code == 124:
         return Outcome("hang", "the victim and the fuzzer did not finish within --max-insns")
-    if case["userspace"] and "semihosting exit" in proc.stderr:
-        # The user allowed the fuzzer's semihosting, so it may end the run: check only what was
-        # printed until then.
-        return _check_lines(lines, finished=False, out=proc.stdout)
-    if proc.code not in (0, 1):
-        return Outcome("leak", f"exit {proc.code}, which neither the hypervisor nor the victim chose")
-    return _check_lines(lines, finished=True, out=proc.stdout, contained=proc.code)
+    finished = any(l.startswith("hyp: all tenants stopped") for l in lines)
+    if case["userspace"]:
+        # The user allowed the fuzzer's semihosting: it may write untagged text and end the run
+        # with any code. Still, the victim's lines so far are its own, and none of its memory
+        # reaches the console.
+        return _check_lines(lines, finished, proc.stdout, proc.code, tagged_only=False)
+    if not finished or proc.code not in (0, 1):
+        return Outcome("leak", f"exit {proc.code} without the hypervisor's closing line")
+    return _check_lines(lines, finished, proc.stdout, proc.code)
 
 
-def _check_lines(lines: list[str], finished: bool, out: bytes, contained: int = 0) -> Outcome:
+def _check_lines(lines: list[str], finished: bool, out: bytes, contained: int,
+                 tagged_only: bool = True) -> Outcome:
     stray = [l for l in lines if not l.startswith(("hyp: ", "[counter] ", "[fuzzer] "))]
-    if stray and not (not finished and stray == lines[-1:]):
+    if tagged_only and stray:
         return Outcome("leak", f"untagged line(s): {stray[:3]!r}")
-    victim = [l for l in lines if l.startswith("[counter]")]
+    # Semihosting text (allowed in userspace cases) may run into the start of a victim's line.
+    victim = [l[l.index("[counter]"):] for l in lines if "[counter]" in l] if not tagged_only \
+        else [l for l in lines if l.startswith("[counter]")]
     if finished and victim != _victim_lines or victim != _victim_lines[:len(victim)]:
         return Outcome("leak", f"the victim printed {victim!r}")
     closing = [l for l in lines if l.startswith("hyp: all tenants stopped")]
