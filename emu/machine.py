@@ -11,6 +11,7 @@ from __future__ import annotations
 import mmap
 import struct
 import sys
+import threading
 from dataclasses import dataclass, field
 from typing import Callable, TextIO
 
@@ -147,6 +148,8 @@ class Machine:
         self.cpu.on_interrupt = self._on_interrupt
         self._running = False
         self._irq_stop = False
+        self._run_thread: int | None = None       # the thread inside run(), if any
+        self._pause_request: str | None = None    # a pause asked from another thread
         self.semihosting_config = semihosting or SemihostingConfig()
         self.semihosting = Semihosting(self.read_guest, self.console.write)
 
@@ -480,7 +483,17 @@ class Machine:
 
     def pause(self, reason: str = "paused") -> None:
         """Stop the run at the next safe point; run() returns a paused RunResult and a later
-        run() resumes. Safe to call from hooks, observers and other threads (Ctrl-C)."""
+        run() resumes. Safe to call from hooks, observers and other threads (Ctrl-C).
+
+        From another thread than the one running, the stop is at the next translation-block
+        boundary, never inside a device access: that access may be finishing as we look, and
+        the run loop would then complete an instruction that already completed. A pause from
+        outside run() is dropped (callers repeat it until the run returns): it must not stop a
+        run that starts meanwhile at whatever instruction it has reached."""
+        if threading.get_ident() != self._run_thread:
+            self._pause_request = reason
+            self.icount.stop_soon()
+            return
         self._finish(RunResult(None, reason))
 
     def _finish(self, result: RunResult) -> None:
@@ -529,6 +542,8 @@ class Machine:
         self.start()
         uc = self.uc
         self._result = None
+        self._pause_request = None
+        self._run_thread = threading.get_ident()
         if max_insns:
             self._start_counting()
             self._budget_end = self.icount.retired + max_insns
@@ -536,6 +551,9 @@ class Machine:
             self._budget_end = None
         try:
             while self._result is None:
+                if self._pause_request is not None:
+                    self._result = RunResult(None, self._pause_request)
+                    break
                 self.timer.update()
                 if self.cpu.interrupt_pending:
                     self.cpu.deliver_interrupts()
@@ -547,6 +565,8 @@ class Machine:
                     continue
                 self._unmapped = None
                 timeout_us = self._arm_deadline()
+                if self._pause_request is not None:
+                    self.icount.stop_soon()  # asked while the deadline was being armed
                 self._running = True
                 try:
                     uc.emu_start(pc, 1, timeout=timeout_us)
@@ -595,6 +615,7 @@ class Machine:
                     self._result = RunResult(EXIT_GUEST_FAULT, "guest fault",
                                              f"WFI with no interrupt that could wake it, {self._where()}")
         finally:
+            self._run_thread = None
             self.console.flush()
         self.last_result = self._result
         return self._result
