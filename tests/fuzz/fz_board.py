@@ -13,6 +13,7 @@ The tree mutator and the TOML writer are shared with fz_manifest.py.
 
 from __future__ import annotations
 
+import copy
 import datetime
 import json
 import random
@@ -112,6 +113,13 @@ def _slots(node: Any, out: list) -> list:
     return out
 
 
+def _fresh(value: Any) -> Any:
+    """A copy of a pool value: the pools are shared by every case, and a mutation that later
+    writes into a table or list taken from one would change it for the cases after it (until
+    one of them nests without bound or holds itself)."""
+    return copy.deepcopy(value)
+
+
 def _name(container: Any, key: Any) -> str | None:
     return key if isinstance(key, str) else None
 
@@ -122,21 +130,21 @@ def mutate_tree(data: dict, rng: random.Random, edges: dict[str, list] = EDGES) 
         slots = _slots(data, [])
         op = rng.choice(["edge", "edge", "edge", "retype", "delete", "extra", "deep", "dup", "swap"])
         if not slots:
-            data[rng.choice(_EXTRA_KEYS)] = rng.choice(_OTHER_TYPES)
+            data[rng.choice(_EXTRA_KEYS)] = _fresh(rng.choice(_OTHER_TYPES))
             continue
         container, key = rng.choice(slots)
         if op == "edge":
             named = [(c, k) for c, k in slots if _name(c, k) in edges] or slots
             container, key = rng.choice(named)
             pool = edges.get(_name(container, key)) or _ADDRS
-            container[key] = rng.choice(pool)
+            container[key] = _fresh(rng.choice(pool))
         elif op == "retype":
-            container[key] = rng.choice(_OTHER_TYPES)
+            container[key] = _fresh(rng.choice(_OTHER_TYPES))
         elif op == "delete":
             del container[key]
         elif op == "extra":
             tables = [v for c, k in slots if isinstance(v := c[k], dict)] + [data]
-            rng.choice(tables)[rng.choice(_EXTRA_KEYS)] = rng.choice(_OTHER_TYPES)
+            rng.choice(tables)[rng.choice(_EXTRA_KEYS)] = _fresh(rng.choice(_OTHER_TYPES))
         elif op == "deep":
             container[key] = Deep(rng.choice(["array", "table"]), rng.choice([2, 50, 400, 1000, 5000]))
         elif op == "dup":
