@@ -22,9 +22,14 @@ from unicorn import (
     UC_ERR_READ_UNMAPPED,
     UC_ERR_WRITE_UNMAPPED,
     UC_HOOK_MEM_FETCH_UNMAPPED,
+    UC_HOOK_MEM_FETCH_PROT,
+    UC_HOOK_MEM_READ_PROT,
     UC_HOOK_MEM_READ_UNMAPPED,
+    UC_HOOK_MEM_WRITE_PROT,
     UC_HOOK_MEM_WRITE_UNMAPPED,
+    UC_MEM_FETCH_PROT,
     UC_MEM_FETCH_UNMAPPED,
+    UC_MEM_WRITE_PROT,
     UC_MEM_WRITE_UNMAPPED,
     UC_MODE_ARM,
     UC_PROT_ALL,
@@ -178,8 +183,10 @@ class Machine:
             self._connect_irq(intid, line, cpu=0)
 
         self._unmapped: tuple[str, int, int] | None = None
+        self._protected: tuple[str, int, int] | None = None
         uc.hook_add(UC_HOOK_MEM_READ_UNMAPPED | UC_HOOK_MEM_WRITE_UNMAPPED | UC_HOOK_MEM_FETCH_UNMAPPED,
                     self._on_unmapped)
+        uc.hook_add(UC_HOOK_MEM_READ_PROT | UC_HOOK_MEM_WRITE_PROT | UC_HOOK_MEM_FETCH_PROT, self._on_protected)
         self._result: RunResult | None = None
         self.log_kinds: set[str] = set()  # device log kinds to show: "guest_error", "unimp"
         self._cs = Cs(CS_ARCH_ARM64, CS_MODE_ARM)
@@ -414,9 +421,10 @@ class Machine:
         return False
 
     def _on_loop(self, e: ExceptionEntry) -> None:
-        detail = (f"exception loop at EL{e.to_el}: {describe(e.esr)} at {e.elr:#x} <{self.symbolize(e.elr, e.to_el)}> "
-                  f"re-enters its own vector {VECTOR_NAMES.get(e.vector_offset, hex(e.vector_offset))} "
-                  f"(VBAR_EL{e.to_el} = {e.vector - e.vector_offset:#x})")
+        vector = f"{VECTOR_NAMES.get(e.vector_offset, hex(e.vector_offset))} (VBAR_EL{e.to_el} = {e.vector - e.vector_offset:#x})"
+        how = (f"re-enters its own vector {vector}" if e.vector <= e.elr < e.vector + 0x80
+               else f"is raised again and again by the handler entered through {vector}")
+        detail = f"exception loop at EL{e.to_el}: {describe(e.esr)} at {e.elr:#x} <{self.symbolize(e.elr, e.to_el)}> {how}"
         o = self.cpu.loop_origin_entry
         if o is not None:
             at = insn_address(o.esr, o.elr) if o.kind == "sync" else o.elr
@@ -427,6 +435,13 @@ class Machine:
     def _on_unmapped(self, uc, access, address, size, value, _ud) -> bool:
         kind = {UC_MEM_FETCH_UNMAPPED: "fetch", UC_MEM_WRITE_UNMAPPED: "write"}.get(access, "read")
         self._unmapped = (kind, address, size)
+        return False
+
+    def _on_protected(self, uc, access, address, size, value, _ud) -> bool:
+        # A board region without that permission (a write to flash, a fetch from a region
+        # without "x"): remembered so the diagnostic can say what, where and from which PC.
+        kind = {UC_MEM_FETCH_PROT: "fetch", UC_MEM_WRITE_PROT: "write"}.get(access, "read")
+        self._protected = (kind, address, size)
         return False
 
     def _start_counting(self) -> None:
@@ -564,6 +579,7 @@ class Machine:
                     self.cpu.take_pc_alignment_fault()
                     continue
                 self._unmapped = None
+                self._protected = None
                 timeout_us = self._arm_deadline()
                 if self._pause_request is not None:
                     self.icount.stop_soon()  # asked while the deadline was being armed
@@ -628,6 +644,14 @@ class Machine:
 
     def _unicorn_error(self, err: UcError) -> RunResult:
         where = self._where()
+        if self._protected is not None:
+            kind, addr, size = self._protected
+            region = next((name for name, r in self.board.memory.items() if r.base <= addr < r.base + r.size), "?")
+            what = {"fetch": "instruction fetch from", "read": f"{size}-byte read from",
+                    "write": f"{size}-byte write to"}[kind]
+            return RunResult(EXIT_GUEST_FAULT, "guest fault",
+                             f"{what} {addr:#x}, which the board's {region} does not allow "
+                             f"({self.board.memory[region].access if region in self.board.memory else '?'}), {where}")
         if self._unmapped is not None:
             kind, addr, size = self._unmapped
             what = {"fetch": "instruction fetch from", "read": f"{size}-byte read from",

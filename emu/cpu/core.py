@@ -164,6 +164,7 @@ class Cpu:
         self.on_sync: Callable[[int, int, int], bool] | None = None
         self.observers: list[Callable[[ExceptionEntry], None]] = []
         self._last: tuple | None = None
+        self._before_last: tuple | None = None
         self.pending_error: BaseException | None = None
         # Exception-loop detection (see enter); the machine turns it into a diagnostic.
         self.nested_faults = 0
@@ -303,16 +304,21 @@ class Cpu:
 
         raw = (type_offset, excp, cur, target, esr or 0, far, pc, pstate, vector, base + type_offset)
         # An exception raised by the first instructions of the very vector it enters will be
-        # raised again forever (VBAR unset, vector code undefined or unmapped).
-        if cur == target and vector <= pc < vector + 0x80:
+        # raised again forever (VBAR unset, vector code undefined or unmapped); so will one that
+        # its handler raises again at the same instruction, wherever the handler lies (the
+        # entry before this one came from the same EL, to the same EL, at the same address).
+        last = self._last
+        again = (last is not None and cur == target and last[2] == last[3] == target
+                 and last[6] == pc and last[0] == type_offset == OFFSET_SYNC)
+        if cur == target and (vector <= pc < vector + 0x80 or again):
             if self.nested_faults == 0:
-                self.loop_origin = self._last
+                self.loop_origin = self._before_last if again else self._last
             self.nested_faults += 1
             if self.nested_faults >= NESTED_FAULT_LIMIT and self.on_loop is not None:
                 self.on_loop(_entry(raw))
         else:
             self.nested_faults = 0
-        self._last = raw
+        self._before_last, self._last = self._last, raw
         if self.observers:
             entry = _entry(raw)
             for obs in self.observers:

@@ -199,6 +199,83 @@ _start:
     assert "_start+0x4" in result.diagnostic          # where the first exception came from
 
 
+def test_exception_loop_in_a_handler_outside_the_vector_table_gets_diagnostic(asm_image):
+    # The vector branches to a handler elsewhere, which faults at the same instruction every
+    # time: found by the repetition, not by where the handler lies.
+    img = asm_image("""
+_start:
+    adr     x0, vectors
+    msr     vbar_el2, x0
+    isb
+    .word   0                       // UDF: the first exception
+    b       .
+    .balign 0x800
+vectors:
+    .skip   0x200
+    b       handler
+    .balign 0x800
+handler:
+    nop
+fault_here:
+    .word   0                       // UDF again, inside the handler
+""")
+    _, result, _ = boot(img, max_insns=1_000_000)
+    assert result.exit_code == EXIT_GUEST_FAULT, result
+    assert "exception loop at EL2" in result.diagnostic
+    assert "<fault_here>" in result.diagnostic and "handler entered through sync_cur_spx" in result.diagnostic
+    assert "_start+0xc" in result.diagnostic           # where the first exception came from
+
+
+def test_a_handler_that_faults_at_different_places_is_not_a_loop(asm_image):
+    # Each fault is stepped over: the same EL, the same vector, but never the same instruction.
+    img = asm_image("""
+    .include "board.inc"
+    .include "smccc.inc"
+_start:
+    adr     x0, vectors
+    msr     vbar_el2, x0
+    isb
+    .word   0
+    .word   0
+    .word   0
+    .word   0
+    .word   0
+    .word   0
+    .word   0
+    .word   0
+    .word   0
+    .word   0
+    mov     x0, #0
+""" + EXIT_WITH_X0 + """
+    .balign 0x800
+vectors:
+    .skip   0x200
+    b       skip
+    .balign 0x800
+skip:
+    mrs     x9, elr_el2
+    add     x9, x9, #4
+    msr     elr_el2, x9
+    eret
+""")
+    _, result, _ = boot(img, max_insns=1_000_000)
+    assert result.exit_code == 0 and result.diagnostic is None, result
+
+
+def test_write_to_read_only_memory_names_address_size_and_pc(asm_image):
+    img = asm_image("""
+_start:
+    mov     x1, #0x1000
+    nop
+store:
+    str     w0, [x1, #8]            // flash: readable and executable, not writable
+""")
+    _, result, _ = boot(img, max_insns=1000)
+    assert result.exit_code == EXIT_GUEST_FAULT
+    assert "4-byte write to 0x1008" in result.diagnostic and "flash" in result.diagnostic
+    assert "<store>" in result.diagnostic
+
+
 def test_fetch_from_unmapped_memory_gets_diagnostic(asm_image):
     img = asm_image("""
 _start:
