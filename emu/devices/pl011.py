@@ -5,8 +5,12 @@ Interface
     MMIO      4 KiB (SIZE 0x1000); byte, halfword and word accesses to every register.
     IRQ out   ``irq`` is UARTINTR, the OR of the masked interrupt status (UARTMIS).
     TX        ``tx(bytes)`` receives each byte the moment the guest writes UARTDR.
-    RX        ``push_rx(data)`` delivers bytes from stdin or a test script; ``rx_room()``
-              says how many fit without overrun, for an input pump that applies back-pressure.
+    RX        ``queue_rx(data)`` is the host end of the line (--input, stdin, a test's
+              ``uart.send``): the bytes wait in a host queue and enter the receive FIFO as the
+              guest can take them (see Receiving below); ``rx_queued`` says how many wait.
+              ``push_rx(data)`` is a line without flow control: the bytes arrive at once,
+              whatever UARTCR says, and what does not fit overruns. ``rx_room()`` says how many
+              characters the FIFO can still take.
     Not modelled
               baud rate timing (UARTIBRD/UARTFBRD are storage only), modem lines (CTS, DSR,
               DCD, RI inputs read as 0; DTR/RTS/OUT outputs go nowhere), DMA (UARTDMACR is
@@ -25,9 +29,11 @@ the TRM or QEMU's pl011 (our differential reference):
 - The TRM requires UARTCR.UARTEN and TXE for transmission. QEMU transmits regardless, and
   guests written against QEMU often never touch UARTCR, so we transmit regardless too and
   log one guest error.
-- Reception does not depend on UARTCR.UARTEN/RXE either (as QEMU).
 - The FIFOs are 32 entries deep (r1p5; earlier revisions had 16). With UARTLCR_H.FEN=0
-  they become one-character holding registers. Toggling FEN flushes the receive FIFO.
+  they become one-character holding registers. Toggling FEN flushes the receive FIFO, as
+  QEMU does (7.2 resets its read pointers on any UARTLCR_H write that changes FEN); the TRM's
+  UARTCR programming sequence flushes the transmit FIFO by clearing FEN. Disabling the UART
+  (UARTCR.UARTEN=0) does not flush: the TRM has it finish the current character and stop.
 - The receive interrupt RXRIS asserts when a character arrives and the receive FIFO holds
   at least the UARTIFLS.RXIFLSEL level (1/8 .. 7/8 of 32), or any character with the FIFO
   disabled; reading the FIFO below the level, or UARTICR, clears it.
@@ -39,10 +45,32 @@ the TRM or QEMU's pl011 (our differential reference):
 - Overrun: a character that arrives while the receive FIFO is full is lost; UARTRSR.OE and
   OERIS are set, and the newest character in the FIFO carries UARTDR.OE (TRM, UARTDR).
 - Reading UARTDR with the receive FIFO empty returns 0 and changes nothing.
+
+Receiving: the host queue and flow control
+    Input from the host (``queue_rx``) is what a terminal on the line would still have to
+    send. A character moves from the host queue into the receive FIFO only while the
+    receiver runs (UARTCR.UARTEN and RXE both set) and the FIFO (with FEN=0, the holding
+    register) has room, and it moves at once: when the input is queued, when a UARTDR read
+    frees an entry, when UARTCR enables the receiver, when a UARTLCR_H write flushes or
+    resizes the FIFO. There is no baud clock, so the host queue never overruns the FIFO and
+    the moment a character becomes visible depends only on what the guest did, never on host
+    timing: the same input gives the same transcript every run. Each move counts as an
+    arrival followed by line silence (RXRIS at the trigger level, RTRIS while the FIFO is not
+    empty, as for ``push_rx``).
+    A FIFO flush drops only what had already entered the FIFO; the host queue keeps the rest.
+    A driver that disables the UART before reprogramming it (U-Boot's pl01x, Linux's amba-pl011)
+    therefore loses nothing: with the receiver off, nothing entered the FIFO.
+    QEMU's pl011 receives with UARTEN or RXE clear (deliberately, for guests only ever run on
+    QEMU, which never enable the UART); here queued input waits for the guest to enable the
+    receiver, and a guest that reads UARTDR or UARTFR with its receiver off while input
+    waits gets one guest-error line saying so. A device reset empties the FIFO but not the
+    host queue (the terminal is not reset with the UART).
 """
 
 from __future__ import annotations
 
+import base64
+import binascii
 from collections import deque
 from typing import Any, Callable
 
@@ -104,6 +132,7 @@ INT_ALL = 0x7FF
 RXIM, TXIM, RTIM, OEIM = RXRIS, TXRIS, RTRIS, OERIS
 
 FIFO_DEPTH = 32  # r1p5
+RX_QUEUE_MAX = 16 << 20  # bytes of host input waiting to enter the receive FIFO
 
 # UARTIFLS.RXIFLSEL -> receive trigger level in characters (TRM, UARTIFLS; 32-deep FIFO).
 # The values 0b101-0b111 are reserved; we treat them as 1/2.
@@ -121,6 +150,7 @@ class Pl011(MmioDevice):
 
     SIZE = 0x1000
     FIFO_DEPTH = FIFO_DEPTH
+    RX_QUEUE_MAX = RX_QUEUE_MAX
 
     REGS = RegisterMap(
         Reg("DR", 0x000, mask=UARTDR_DATA, on_read="_read_dr", on_write="_write_dr",
@@ -159,6 +189,9 @@ class Pl011(MmioDevice):
         self.irq = irq
         self._tx = tx
         self._rx: deque[int] = deque()  # entries are UARTDR read values: data | error bits
+        # The host queue: bytes from _queue_pos on have not entered the FIFO yet.
+        self._queue = bytearray()
+        self._queue_pos = 0
 
     # --- receive path (input side) -----------------------------------------------------
 
@@ -175,7 +208,50 @@ class Pl011(MmioDevice):
         return max(0, self._rx_depth() - len(self._rx))
 
     def push_rx(self, data: bytes) -> int:
-        """Characters arriving on UARTRXD. Returns how many were stored; the rest overran."""
+        """Characters arriving on UARTRXD now, without flow control. Returns how many were
+        stored; the rest overran."""
+        stored = self._arrive(data)
+        self._update_irq()
+        return stored
+
+    def queue_rx(self, data: bytes) -> None:
+        """Host input for the guest, delivered with flow control (module docstring,
+        Receiving). Raises ValueError, queuing nothing, past RX_QUEUE_MAX waiting bytes."""
+        if self.rx_queued + len(data) > self.RX_QUEUE_MAX:
+            raise ValueError(f"the UART's input queue holds at most {self.RX_QUEUE_MAX} bytes "
+                             f"({self.rx_queued} wait, {len(data)} more given)")
+        self._queue += data
+        self._take_queued()
+        self._update_irq()
+
+    @property
+    def rx_queued(self) -> int:
+        """Bytes of host input not yet in the receive FIFO."""
+        return len(self._queue) - self._queue_pos
+
+    def _receiver_on(self) -> bool:
+        cr = self.regs["CR"]
+        return bool(cr & UARTCR_UARTEN and cr & UARTCR_RXE)
+
+    def _take_queued(self) -> None:
+        """Move host input into the FIFO while the receiver runs and the FIFO has room.
+        The caller updates the IRQ output."""
+        n = min(self.rx_queued, self.rx_room()) if self._receiver_on() else 0
+        if not n:
+            return
+        pos = self._queue_pos
+        self._arrive(self._queue[pos:pos + n])
+        pos += n
+        if pos == len(self._queue):
+            self._queue.clear()
+            pos = 0
+        elif pos >= 1 << 16 and 2 * pos >= len(self._queue):
+            del self._queue[:pos]  # drop what was delivered, once it is half the buffer
+            pos = 0
+        self._queue_pos = pos
+
+    def _arrive(self, data: bytes) -> int:
+        """Characters entering the receive FIFO; RIS follows. Returns how many fitted."""
         depth, trigger = self._rx_depth(), self._rx_trigger()
         ris = self.regs["RIS"]
         stored = 0
@@ -191,15 +267,21 @@ class Pl011(MmioDevice):
             if len(self._rx) >= trigger:
                 ris |= RXRIS
         if self._rx:
-            ris |= RTRIS  # see the module docstring: a push is followed by line silence
+            ris |= RTRIS  # see the module docstring: an arrival is followed by line silence
         self.regs["RIS"] = ris
-        self._update_irq()
         return stored
+
+    def _note_receiver_off(self) -> None:
+        if self.rx_queued and not self._receiver_on():
+            self.guest_error("receive FIFO read with input waiting but UARTCR.UARTEN or RXE clear: "
+                             "nothing is received until the guest enables the receiver",
+                             once="rx-disabled")
 
     # --- register handlers -------------------------------------------------------------
 
     def _read_dr(self) -> int:
         if not self._rx:
+            self._note_receiver_off()
             return 0
         entry = self._rx.popleft()
         # UARTRSR reflects the character just read; OE stays until UARTECR is written.
@@ -210,6 +292,7 @@ class Pl011(MmioDevice):
         if not self._rx:
             ris &= ~RTRIS
         self.regs["RIS"] = ris
+        self._take_queued()  # the entry just read makes room for the next queued character
         self._update_irq()
         return entry
 
@@ -235,6 +318,7 @@ class Pl011(MmioDevice):
         fr = UARTFR_TXFE  # the transmit FIFO is always empty, never busy
         if not self._rx:
             fr |= UARTFR_RXFE
+            self._note_receiver_off()
         elif len(self._rx) >= self._rx_depth():
             fr |= UARTFR_RXFF
         return fr
@@ -243,8 +327,11 @@ class Pl011(MmioDevice):
         old = self.regs["LCR_H"]
         self.regs["LCR_H"] = value
         if (old ^ value) & UARTLCR_H_FEN:
+            # The flush drops what entered the FIFO, never the host queue, which refills
+            # the FIFO (now of the other depth) if the receiver runs.
             self._rx.clear()
             self.regs["RIS"] &= ~(RXRIS | RTRIS)
+            self._take_queued()
             self._update_irq()
 
     def _cr_changed(self) -> None:
@@ -253,6 +340,8 @@ class Pl011(MmioDevice):
             self.unimp("loopback (UARTCR.LBE) is not modelled", once="lbe")
         if cr & UARTCR_SIREN:
             self.unimp("IrDA SIR (UARTCR.SIREN) is not modelled", once="siren")
+        self._take_queued()  # the receiver may just have been enabled
+        self._update_irq()
 
     def _dmacr_changed(self) -> None:
         if self.regs["DMACR"]:
@@ -268,6 +357,7 @@ class Pl011(MmioDevice):
     # --- life cycle --------------------------------------------------------------------
 
     def reset(self) -> None:
+        """Registers and FIFO to reset; the host queue stays (it is the far end of the line)."""
         super().reset()
         self._rx.clear()
         self._update_irq()
@@ -275,9 +365,22 @@ class Pl011(MmioDevice):
     def state(self) -> dict[str, Any]:
         s = super().state()
         s["rx_fifo"] = list(self._rx)
+        # The host queue as base64: up to RX_QUEUE_MAX bytes, compact in a JSON header.
+        s["rx_queue"] = base64.b64encode(self._queue[self._queue_pos:]).decode("ascii")
         return s
 
     def from_state(self, state: dict[str, Any]) -> None:
+        """Restore ``state()`` output. Raises ValueError for a host queue that is not base64
+        or is longer than RX_QUEUE_MAX."""
+        try:
+            queue = base64.b64decode(state.get("rx_queue", ""), validate=True)
+        except (binascii.Error, TypeError) as err:
+            raise ValueError(f"rx_queue is not base64: {err}") from None
+        if len(queue) > self.RX_QUEUE_MAX:
+            raise ValueError(f"rx_queue holds {len(queue)} bytes, at most {self.RX_QUEUE_MAX}")
         super().from_state(state)
         self._rx = deque(int(v) & 0xFFF for v in state.get("rx_fifo", [])[: self.FIFO_DEPTH])
+        self._queue = bytearray(queue)
+        self._queue_pos = 0
+        self._take_queued()  # a no-op for a state() taken here: queued input waits for a reason
         self._update_irq()

@@ -6,8 +6,8 @@ import pytest
 
 from emu.devices.irq import IrqLine
 from emu.devices.log import RecordingLog
-from emu.devices.pl011 import (OERIS, RTIM, RTRIS, RXIM, RXRIS, TXIM, TXRIS, UARTCR_TXE,
-                               UARTCR_UARTEN, UARTDR_OE, UARTFR_BUSY, UARTFR_RXFE,
+from emu.devices.pl011 import (OERIS, RTIM, RTRIS, RXIM, RXRIS, TXIM, TXRIS, UARTCR_RXE,
+                               UARTCR_TXE, UARTCR_UARTEN, UARTDR_OE, UARTFR_BUSY, UARTFR_RXFE,
                                UARTFR_RXFF, UARTFR_TXFE, UARTFR_TXFF, UARTLCR_H_FEN,
                                UARTRSR_OE, Pl011)
 
@@ -314,3 +314,142 @@ def test_state_round_trip(u):
     assert v.irq.level and v.levels == [True]
     assert bytes(v.rd(DR) for _ in range(5)) == b"hello"
     assert v.rd(IBRD) == 13
+
+
+# --- host input queue (queue_rx): flow control in front of the receive FIFO --------------
+
+def drain(u):
+    """Read UARTDR until UARTFR.RXFE, as a polling driver does."""
+    out = bytearray()
+    while not u.rd(FR) & UARTFR_RXFE:
+        out.append(u.rd(DR) & 0xFF)
+    return bytes(out)
+
+
+def test_queue_rx_drains_as_fifo_frees(u):
+    u.enable()
+    data = bytes(range(100))
+    u.dev.queue_rx(data)
+    assert u.rd(FR) & UARTFR_RXFF and u.dev.rx_queued == 100 - 32
+    assert u.rd(DR) == 0
+    assert u.dev.rx_queued == 100 - 33 and u.rd(FR) & UARTFR_RXFF  # the read made room for one
+    assert bytes([0]) + drain(u) == data
+    assert u.dev.rx_queued == 0 and not u.rd(RSR) & UARTRSR_OE and not u.rd(RIS) & OERIS
+
+
+def test_queue_rx_disabled_uart_receives_nothing(u):
+    u.wr(LCR_H, UARTLCR_H_FEN | 0x60)  # FIFO on, UARTCR.UARTEN still clear (reset)
+    u.dev.queue_rx(b"abc")
+    assert u.rd(FR) & UARTFR_RXFE and u.rd(DR) == 0 and u.rd(RIS) == 0
+    assert u.dev.rx_queued == 3
+    u.wr(CR, UARTCR_UARTEN | UARTCR_TXE | UARTCR_RXE)
+    assert u.dev.rx_queued == 0 and drain(u) == b"abc"
+
+
+def test_queue_rx_rxe_clear_receives_nothing(u):
+    u.wr(CR, UARTCR_UARTEN | UARTCR_TXE)  # transmitter only
+    u.dev.queue_rx(b"x")
+    assert u.rd(FR) & UARTFR_RXFE and u.dev.rx_queued == 1
+    u.wr(CR, UARTCR_UARTEN | UARTCR_TXE | UARTCR_RXE)
+    assert drain(u) == b"x"
+
+
+def test_queue_rx_disabling_stops_delivery_but_keeps_the_fifo(u):
+    u.enable()
+    u.dev.queue_rx(bytes(40))
+    u.wr(CR, UARTCR_TXE | UARTCR_RXE)  # UARTEN off: no flush (TRM, UARTCR)
+    assert len(drain(u)) == 32 and u.dev.rx_queued == 8
+
+
+def test_fen_toggle_flush_keeps_the_host_queue(u):
+    u.enable()
+    u.dev.queue_rx(bytes(range(40)))
+    u.wr(LCR_H, 0x60)  # FEN 1 -> 0: the 32 characters in the FIFO are flushed
+    assert u.dev.rx_queued == 7 and drain(u) == bytes([32]) + bytes(range(33, 40))
+
+
+def test_queue_rx_fifo_disabled_holds_one_byte(u):
+    u.wr(CR, UARTCR_UARTEN | UARTCR_TXE | UARTCR_RXE)  # LCR_H.FEN=0: a holding register
+    u.dev.queue_rx(b"ab")
+    assert u.rd(FR) & UARTFR_RXFF and u.dev.rx_queued == 1
+    assert u.rd(DR) == ord("a")  # no overrun: b waited on the line
+    assert u.rd(FR) & UARTFR_RXFF and u.rd(DR) == ord("b")
+    assert u.rd(FR) & UARTFR_RXFE and not u.rd(RSR)
+
+
+def test_uboot_init_sequence_loses_no_input(u):
+    """Regression: --input given before boot was lost when U-Boot's pl01x init disabled the
+    UART and set LCR_H.FEN, which flushes the receive FIFO."""
+    u.dev.queue_rx(b"boot\n")
+    u.wr(CR, 0)                        # "disable everything"
+    u.wr(IBRD, 13)
+    u.wr(FBRD, 1)
+    u.wr(LCR_H, UARTLCR_H_FEN | 0x60)  # 8N1, FIFOs on: a flush
+    u.wr(CR, UARTCR_UARTEN | UARTCR_TXE | UARTCR_RXE)
+    assert drain(u) == b"boot\n"
+
+
+def test_queue_rx_interrupts_follow_the_fifo(u):
+    u.enable()
+    u.wr(IMSC, RXIM | RTIM)
+    u.dev.queue_rx(bytes(15))
+    assert u.rd(RIS) == RTRIS and u.levels == [True]  # below the 1/2 trigger: timeout only
+    u.wr(ICR, RTRIS)
+    assert u.levels == [True, False]
+    u.dev.queue_rx(bytes(20))  # 32 in the FIFO (level reached), 3 wait
+    assert u.rd(RIS) == RXRIS | RTRIS and u.levels == [True, False, True]
+    drain(u)
+    assert u.rd(RIS) == 0 and u.levels == [True, False, True, False]
+
+
+def test_queue_rx_refill_after_read_is_an_arrival(u):
+    u.enable()
+    u.wr(IMSC, RTIM)
+    u.dev.queue_rx(bytes(33))
+    u.wr(ICR, RTRIS | RXRIS)
+    assert not u.irq.level
+    u.rd(DR)  # the 33rd character arrives, followed by silence
+    assert u.rd(RIS) & RTRIS and u.irq.level
+
+
+def test_queue_rx_bounded(u):
+    u.dev.queue_rx(bytes(u.dev.RX_QUEUE_MAX - 1))
+    with pytest.raises(ValueError, match="at most"):
+        u.dev.queue_rx(b"ab")
+    assert u.dev.rx_queued == u.dev.RX_QUEUE_MAX - 1
+
+
+def test_reset_keeps_the_host_queue(u):
+    u.enable()
+    u.dev.queue_rx(bytes(40))
+    u.dev.reset()
+    assert u.rd(FR) & UARTFR_RXFE and u.dev.rx_queued == 8
+
+
+def test_read_with_receiver_off_and_input_waiting_logs_once(u):
+    u.rd(FR)
+    u.rd(DR)
+    assert not u.log.entries  # nothing waits: nothing to say
+    u.dev.queue_rx(b"a")
+    u.rd(FR)
+    u.rd(DR)
+    assert len(u.log.guest_errors) == 1 and "UARTEN or RXE" in u.log.guest_errors[0]
+
+
+def test_state_round_trip_keeps_the_host_queue(u):
+    u.enable()
+    u.dev.queue_rx(bytes(range(256)) * 2)
+    u.rd(DR)
+    state = json.loads(json.dumps(u.dev.state()))
+    v = Uart()
+    v.dev.from_state(state)
+    assert v.dev.state() == u.dev.state() and v.dev.rx_queued == 512 - 33
+    assert drain(v) == (bytes(range(256)) * 2)[1:]
+
+
+@pytest.mark.parametrize("queue", ["not base64!", 5, "QQ="])
+def test_from_state_rejects_a_bad_host_queue(u, queue):
+    state = u.dev.state()
+    state["rx_queue"] = queue
+    with pytest.raises(ValueError, match="rx_queue"):
+        u.dev.from_state(state)
