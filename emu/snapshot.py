@@ -24,6 +24,8 @@ ascending, aligned, inside RAM, or that do not inflate to exactly their 64 KiB.
 
 from __future__ import annotations
 
+import base64
+import binascii
 import dataclasses
 import json
 import os
@@ -52,6 +54,7 @@ from unicorn.arm64_const import (
 from .cpu.clock import INSNS_PER_TICK, MODES
 from .cpu.gpr import X
 from .cpu.sysregs import SYSREGS
+from .devices.pl011 import RX_QUEUE_MAX
 from .errors import EmuError
 
 if TYPE_CHECKING:
@@ -65,6 +68,11 @@ MAX_HEADER = 16 << 20      # bytes of JSON header: registers, device state, symb
 MAX_COUNT = 1 << 56        # retired instructions and counter ticks (about 2 years at 1 GHz)
 MAX_TENANTS = 256
 MAX_LIST = 4096            # a variable-length list in device state (a FIFO's contents)
+MAX_STR = 4096             # a string in the header, unless _LONG_STRINGS says otherwise
+# Strings in device state that may be longer, by key: the PL011's host input queue
+# (pl011.py, state()), base64 of at most RX_QUEUE_MAX bytes. The header bound still applies:
+# a snapshot holds about 11 MiB of queued input at most, and saving says so.
+_LONG_STRINGS = {"rx_queue": 4 * -(-RX_QUEUE_MAX // 3)}
 
 _LENGTH = struct.Struct("<I")
 _CHUNK_HEAD = struct.Struct("<QI")
@@ -232,7 +240,7 @@ def _uint(v: object, where: str, bits: int = 64, limit: int | None = None) -> in
     return v
 
 
-def _str(v: object, where: str, max_len: int = 4096) -> str:
+def _str(v: object, where: str, max_len: int = MAX_STR) -> str:
     if type(v) is not str:
         raise _Invalid(where, f"expected a string, found {_kind(v)}")
     if len(v) > max_len:
@@ -253,10 +261,12 @@ def _obj(v: object, where: str, keys) -> dict:
     return v
 
 
-def _like(v: object, template: object, where: str, wide: dict[str, int] | None = None, bits: int = 64) -> None:
+def _like(v: object, template: object, where: str, wide: dict[str, int] | None = None, bits: int = 64,
+          max_len: int = MAX_STR) -> None:
     """Check ``v`` has the shape of ``template``, this machine's own state for the same thing:
     the same keys, list lengths and types, unsigned integers that fit ``bits`` (wider under a
-    key named in ``wide``), true/false where it has them. An empty list in the template is a
+    key named in ``wide``), strings of at most ``max_len`` characters (longer under a key of
+    _LONG_STRINGS), true/false where it has them. An empty list in the template is a
     variable-length list of integers (a FIFO). Recursion follows the template, never ``v``."""
     if isinstance(template, bool):
         if type(v) is not bool:
@@ -264,14 +274,14 @@ def _like(v: object, template: object, where: str, wide: dict[str, int] | None =
     elif isinstance(template, int):
         _uint(v, where, bits)
     elif isinstance(template, str):
-        _str(v, where)
+        _str(v, where, max_len)
     elif template is None:
         if v is not None:
             raise _Invalid(where, f"expected null, found {_kind(v)}")
     elif isinstance(template, dict):
         _obj(v, where, template.keys())
         for k, t in template.items():
-            _like(v[k], t, f"{where}.{k}", wide, (wide or {}).get(k, bits))
+            _like(v[k], t, f"{where}.{k}", wide, (wide or {}).get(k, bits), _LONG_STRINGS.get(k, max_len))
     elif isinstance(template, list):
         if type(v) is not list:
             raise _Invalid(where, f"expected a list, found {_kind(v)}")
@@ -287,6 +297,14 @@ def _like(v: object, template: object, where: str, wide: dict[str, int] | None =
             _like(x, t, f"{where}[{i}]", wide, bits)
     else:  # pragma: no cover - state() returns JSON types only
         raise _Invalid(where, f"cannot check {_kind(template)}")
+
+
+def _base64(v: str, where: str) -> None:
+    """A string ``_like`` has already bounded must also be base64 (a PL011 host queue)."""
+    try:
+        base64.b64decode(v, validate=True)
+    except binascii.Error as err:
+        raise _Invalid(where, f"not base64 ({err})") from None
 
 
 def _symbols(v: object, where: str) -> dict[str, int]:
@@ -361,7 +379,11 @@ class Header:
             raise _Invalid("cpu", f"expected a list of 1 core, found {_kind(cpus)}"
                            + (f" of {len(cpus)}" if type(cpus) is list else ""))
         _like(cpus[0], _cpu_state(m), "cpu[0]", {"q": 128})
-        _like(h["devices"], _device_states(m), "devices")
+        own_devices = _device_states(m)
+        _like(h["devices"], own_devices, "devices")
+        for name, own in own_devices.items():
+            if "rx_queue" in own:
+                _base64(h["devices"][name]["rx_queue"], f"devices.{name}.rx_queue")
         if m.gic is None:
             _like(h["gic"], None, "gic")
         else:

@@ -100,6 +100,8 @@ def test_the_unchanged_snapshot_restores(snap, tmp_path):
     (lambda h: h["cpu"][0]["sysregs"].pop("VBAR_EL2"), r"sysregs: missing VBAR_EL2"),
     (lambda h: h["devices"]["uart0"]["regs"].__setitem__("CR", True), r"uart0\.regs\.CR: expected an unsigned integer, found true/false"),
     (lambda h: h["devices"]["uart0"].__setitem__("rx_fifo", [0] * 100000), r"rx_fifo: 100000 entries"),
+    (lambda h: h["devices"]["uart0"].__setitem__("rx_queue", [104, 105]), r"uart0\.rx_queue: expected a string, found a list"),
+    (lambda h: h["devices"]["uart0"].__setitem__("rx_queue", "hi there"), r"uart0\.rx_queue: not base64"),
     (lambda h: h["gic"]["gicd"].__setitem__("spi_priority", [0] * 3), r"gic\.gicd\.spi_priority: 3 entries"),
     (lambda h: h["gic"]["gicd"].__setitem__("spi_enabled", 1 << 400), r"gic\.gicd\.spi_enabled: .* out of range"),
     (lambda h: h.__setitem__("gic", None), r"gic: expected an object, found null"),
