@@ -39,16 +39,23 @@ from unicorn import (
     Uc,
     UcError,
 )
-from unicorn.arm64_const import UC_ARM64_REG_PC, UC_ARM64_REG_X0, UC_ARM64_REG_X1, UC_CPU_ARM64_A53
+from unicorn.arm64_const import (
+    UC_ARM64_REG_PC,
+    UC_ARM64_REG_X0,
+    UC_ARM64_REG_X1,
+    UC_ARM64_REG_X2,
+    UC_ARM64_REG_X3,
+    UC_CPU_ARM64_A53,
+)
 
 from .board import Board, load_board
-from .cpu.core import EXCP_SMC, EXCP_UDEF, VECTOR_NAMES, Cpu, ExceptionEntry
+from .cpu.core import EXCP_HVC, EXCP_SMC, EXCP_UDEF, OFFSET_SYNC, VECTOR_NAMES, Cpu, ExceptionEntry
 from .cpu.clock import COUNTER_HZ, VirtualClock
 from .cpu.esr import describe, insn_address
 from .cpu.icount import InstructionCounter
 from .cpu.timer_glue import TimerRegisters
 from .cpu.mmu import walk_stage1, walk_stage2
-from .cpu.psci import PowerOff, psci_call
+from .cpu.psci import MASK64, CoreOff, PowerOff, Psci
 from .cpu.semihosting import HLT_F000, SemihostExit, Semihosting, SemihostingConfig
 from .devices.generic_timer import GenericTimer
 from .devices.irq import IrqLine
@@ -60,6 +67,7 @@ EXIT_TIMEOUT = 124      # --max-insns reached before the guest ended the run
 EXIT_GUEST_FAULT = 125  # the emulator stopped a guest that crashed or looped
 
 WFI = 0xD503207F
+ESR_UNDEFINED = 1 << 25  # EC 0x00, IL = 1
 PAGE_SIZE = 0x1000
 PPI_HYP_TIMER = 26
 PPI_VIRT_TIMER = 27
@@ -155,6 +163,11 @@ class Machine:
         self._irq_stop = False
         self._run_thread: int | None = None       # the thread inside run(), if any
         self._pause_request: str | None = None    # a pause asked from another thread
+        # PSCI as QEMU's virt provides it: through SMC when booted at EL2, HVC at EL1.
+        self.psci = Psci(cores=1)
+        self._psci_conduit = EXCP_SMC if start_el == 2 else EXCP_HVC
+        if start_el == 1:
+            self.cpu.platform_excps = self.cpu.platform_excps | {EXCP_HVC}
         self.semihosting_config = semihosting or SemihostingConfig()
         self.semihosting = Semihosting(self.read_guest, self.console.write)
 
@@ -409,16 +422,29 @@ class Machine:
                 uc.reg_write(UC_ARM64_REG_PC, pc + 4)
                 return True
             return False
+        if intno == self._psci_conduit and (intno == EXCP_HVC or target == 3):
+            self._psci_call()
+            return True
         if intno == EXCP_SMC and target == 3:
-            try:
-                uc.reg_write(UC_ARM64_REG_X0, psci_call(uc.reg_read(UC_ARM64_REG_X0), uc.reg_read(UC_ARM64_REG_X1)))
-            except PowerOff as off:
-                self._finish(RunResult(0, f"PSCI {off}"))
+            # Booted at EL1 there is no EL3 and HVC is the conduit: SMC is UNDEFINED (QEMU).
+            uc.reg_write(UC_ARM64_REG_PC, uc.reg_read(UC_ARM64_REG_PC) - 4)
+            self.cpu.enter(self.cpu.el or 1, OFFSET_SYNC, ESR_UNDEFINED, None)
             return True
         if target == 3:
             self._fault(f"exception to EL3, which this board has no firmware for: {describe(syndrome)}")
             return True
         return False
+
+    def _psci_call(self) -> None:
+        """A PSCI call through the conduit: arguments in X0-X3, the result in X0 (DEN 0022)."""
+        x0, x1, x2, x3 = (self.uc.reg_read(r) for r in (UC_ARM64_REG_X0, UC_ARM64_REG_X1, UC_ARM64_REG_X2,
+                                                        UC_ARM64_REG_X3))
+        try:
+            self.uc.reg_write(UC_ARM64_REG_X0, self.psci.call(x0, x1, x2, x3) & MASK64)
+        except PowerOff as off:
+            self._finish(RunResult(0, f"PSCI {off}"))
+        except CoreOff:
+            self._fault(f"PSCI CPU_OFF turned off the last running core, {self._where()}")
 
     def _on_loop(self, e: ExceptionEntry) -> None:
         vector = f"{VECTOR_NAMES.get(e.vector_offset, hex(e.vector_offset))} (VBAR_EL{e.to_el} = {e.vector - e.vector_offset:#x})"

@@ -162,6 +162,9 @@ class Cpu:
         h = uc._uch
         self._uch = h
         self.on_sync: Callable[[int, int, int], bool] | None = None
+        # Exceptions on_sync is asked about first (and any aimed at EL3): semihosting's HLT
+        # and SMC by default; the machine adds HVC when HVC is its PSCI conduit.
+        self.platform_excps = _PLATFORM_EXCPS
         self.observers: list[Callable[[ExceptionEntry], None]] = []
         self._last: tuple | None = None
         self._before_last: tuple | None = None
@@ -258,7 +261,7 @@ class Cpu:
             if intno in _INTERRUPT_EXCPS:
                 # Interrupts the glue did not raise (virtual ones are delivered natively).
                 return
-            if (intno in _PLATFORM_EXCPS or target == 3) and self.on_sync is not None \
+            if (intno in self.platform_excps or target == 3) and self.on_sync is not None \
                     and self.on_sync(intno, syndrome, target):
                 return
             far = exc.vaddress if intno in _ABORT_EXCPS or (syndrome >> 26) in (0x34, 0x35) else None

@@ -58,7 +58,7 @@ def test_probe_set_covers_the_required_cases():
 
 # Bare-metal EL1 programs for QEMU virt (no virtualization): they program the GICv2 and the
 # virtual timer themselves and take interrupts through their own vectors.
-EL1_PROGRAMS = ["contract_check", "rtos_demo_a", "rtos_demo_b"]
+EL1_PROGRAMS = ["contract_check", "rtos_demo_a", "rtos_demo_b", "psci_calls"]
 
 
 @pytest.mark.qemu
