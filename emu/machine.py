@@ -118,10 +118,22 @@ def _make_pl011(spec, irq: IrqLine, machine: "Machine"):
     return Pl011(irq=irq, tx=machine.console.write, log=machine.device_log, name=spec.name)
 
 
+def _make_pl031(spec, irq: IrqLine, machine: "Machine"):
+    import time
+
+    from .devices.pl031 import DETERMINISTIC_START, Pl031
+
+    # Deterministic time reads the same dates every run; realtime reads the host's UTC clock.
+    start = DETERMINISTIC_START if machine.clock.mode == "deterministic" else int(time.time())
+    return Pl031(irq=irq, clock=machine.clock, hz=COUNTER_HZ, start=start, log=machine.device_log,
+                 name=spec.name)
+
+
 # Device models by the name a board file uses. Each factory gets its spec, its IRQ output and
 # the machine's services (console, clock, log); wiring stays here, not in the devices.
 DEVICE_MODELS: dict[str, Callable] = {
     "pl011": _make_pl011,
+    "pl031": _make_pl031,
 }
 
 

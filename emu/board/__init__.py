@@ -43,6 +43,7 @@ from pathlib import Path
 from ..devices.gicv2 import (NUM_PRIVATE, GicCpuInterface, GicDistributor, GicHypInterface,
                              GicVirtualCpuInterface)
 from ..devices.pl011 import Pl011
+from ..devices.pl031 import Pl031
 from ..errors import EmuError
 from .schema import ArrayOf, Int, Invalid, Str, Table, TableOf, read_toml, show, validate
 
@@ -60,6 +61,7 @@ GICV2_MAX_SPIS = (1020 - NUM_PRIVATE) // 32 * 32   # INTIDs 1020-1023 are specia
 #: for each (emu/machine.py DEVICE_MODELS); tests/board checks that the two lists agree.
 DEVICE_MODELS: dict[str, int] = {
     "pl011": Pl011.SIZE,
+    "pl031": Pl031.SIZE,
 }
 
 #: Interrupt controller models: each frame a board can place, with its size.

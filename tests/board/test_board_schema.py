@@ -10,6 +10,7 @@ from emu.board import RAM_SIZE_MAX, load_board
 from emu.errors import EmuError
 
 VIRT = resources.files("emu.board").joinpath("virt.toml").read_text()
+VIRT_DEVICES = VIRT.count("[[device]]")  # a device appended to virt is device[VIRT_DEVICES]
 
 
 def board_file(tmp_path, text: str):
@@ -27,10 +28,11 @@ def test_virt_loads_as_qemu_virt():
     b = load_board("virt")
     assert (b.ram.base, b.ram.size) == (0x40000000, 0x40000000)
     assert b.memory["flash"].access == "rx"
-    assert [(d.name, d.model, d.base, d.irq) for d in b.devices] == [("uart0", "pl011", 0x09000000, 33)]
+    assert [(d.name, d.model, d.base, d.irq) for d in b.devices] == [
+        ("uart0", "pl011", 0x09000000, 33), ("rtc", "pl031", 0x09010000, 34)]
     assert b.interrupt_controller.frames == {"gicd": 0x08000000, "gicc": 0x08010000,
                                              "gich": 0x08030000, "gicv": 0x08040000}
-    assert b.device_spis() == {33: "uart0"}
+    assert b.device_spis() == {33: "uart0", 34: "rtc"}
 
 
 def test_a_copy_of_virt_loads_from_a_file(tmp_path):
@@ -70,7 +72,7 @@ MALFORMED = [
     (edited("base = 0x40000000", "base = true"), "memory.ram.base: must be an integer, not true"),
     (edited("base = 0x40000000", "base = 0xfffffff000"), "memory.ram: 0xfffffff000-0x1003fffefff reaches past"),
     (edited("base = 0x40000000", "base = 0x10000000000"), "memory.ram.base: 0x10000000000 is out of range"),
-    (edited("size = 0x1000", "size = 0x800"), "device[0].size: 0x800 is out of range"),
+    (edited("size = 0x1000\nirq = 33", "size = 0x800\nirq = 33"), "device[0].size: 0x800 is out of range"),
     (edited("size = 0x40000000", "size = 0x240000000"), "memory.ram.size: 0x240000000 is more than RAM_SIZE_MAX"),
     (edited("cores = 1", "cores = 2"), "cores: 2 is out of range (1..1)"),
     (edited('cpu = "cortex-a53"', 'cpu = "cortex-a72"'), "cpu: 'cortex-a72' is not one of cortex-a53"),
@@ -81,10 +83,10 @@ MALFORMED = [
     (edited("irq = 33", "irq = 33\nbaud = 115200"), "device[0].baud: unknown key (expected: name, model, base, size, irq)"),
     (edited('access = "rx"', 'access = "rx"\nshared = true'), "memory.flash.shared: unknown key"),
     (edited("frames = { gicd = 0x08000000, ", "frames = { "), "interrupt_controller.frames.gicd: missing"),
-    (VIRT + '\n[[device]]\nname = "uart0"\nmodel = "pl011"\nbase = 0x09010000\nsize = 0x1000\n',
-     "device[1].name: 'uart0' names two devices"),
-    (VIRT + '\n[[device]]\nname = "uart1"\nmodel = "pl011"\nbase = 0x09010000\nsize = 0x1000\nirq = 33\n',
-     "device[1].irq: SPI 33 is already wired to uart0"),
+    (VIRT + '\n[[device]]\nname = "uart0"\nmodel = "pl011"\nbase = 0x0c000000\nsize = 0x1000\n',
+     f"device[{VIRT_DEVICES}].name: 'uart0' names two devices"),
+    (VIRT + '\n[[device]]\nname = "uart1"\nmodel = "pl011"\nbase = 0x0c000000\nsize = 0x1000\nirq = 33\n',
+     f"device[{VIRT_DEVICES}].irq: SPI 33 is already wired to uart0"),
     (VIRT.split("[interrupt_controller]")[0], "device[0].irq: the board has no interrupt_controller"),
     (VIRT + "\n[memory.x]\n" + "base = 1\n" * 2, "not valid TOML"),
     ("memory = " + "[" * 2000 + "]" * 2000 + "\n", "nested too deeply"),

@@ -211,7 +211,7 @@ def test_shipped_manifests_load():
      "tenant 'a': irq 96 is not an SPI the manifest can assign (32..95)"),
     ('hypervisor = "hyp"\n[[tenant]]\nname="a"\nimage="hello"\nmemory=0x200000\nirqs=[40, 40]\n',
      "tenant 'a': irq 40 is listed twice"),
-    ('hypervisor = "hyp"\n' + '[[tenant]]\nname="a"\nimage="hello"\nmemory=0x200000\nirqs=[34, 48]\n'
+    ('hypervisor = "hyp"\n' + '[[tenant]]\nname="a"\nimage="hello"\nmemory=0x200000\nirqs=[42, 48]\n'
      + '[[tenant]]\nname="b"\nimage="hello"\nmemory=0x200000\nirqs=[48]\n',
      "tenant 'b': irq 48 is already given to tenant 'a'"),
     # the board's own devices keep their SPIs: 33 is the UART's, the hypervisor's console
@@ -265,14 +265,14 @@ def test_quantum_and_spis_go_into_the_blob(tmp_path):
     src = tmp_path / "offsets.s"
     src.write_text('.include "manifest.inc"\n' + "".join(f".quad {n}\n" for n in names))
     off = dict(zip(names, struct.unpack(f"<{len(names)}Q", assemble(src, 0, [INCLUDE]).segments[0].data)))
-    system = pack_system(hyp_image(), [("a", tenant_image("a"), MiB2, None, (48, 34)),
+    system = pack_system(hyp_image(), [("a", tenant_image("a"), MiB2, None, (48, 42)),
                                        ("b", tenant_image("b"), MiB2, None)], C, quantum=125_000)
     blob = next(s.data for s in system.segments if s.addr == C["MANIFEST_PA"])
     assert struct.unpack_from("<Q", blob, off["MF_QUANTUM"])[0] == 125_000
     spis = [struct.unpack_from("<Q", blob, off["MF_TENANTS"] + i * off["MF_TENANT_SIZE"] + off["MT_SPIS"])[0]
             for i in range(2)]
-    assert spis == [1 << 2 | 1 << 16, 0]
-    assert [t.irqs for t in system.tenants] == [(34, 48), ()]
+    assert spis == [1 << 10 | 1 << 16, 0]
+    assert [t.irqs for t in system.tenants] == [(42, 48), ()]
 
 
 def test_spis_round_trip_through_elf(tmp_path):
@@ -289,14 +289,14 @@ def test_an_spi_given_to_two_tenants_is_refused_by_pack_system():
 
 def test_manifest_with_quantum_and_irqs_packs(tmp_path):
     text = GOOD.replace('hypervisor = "hyp"', 'hypervisor = "hyp"\nquantum_us = 2000') \
-               .replace('memory = 0x200000', 'memory = 0x200000\nirqs = [48, 34]')
+               .replace('memory = 0x200000', 'memory = 0x200000\nirqs = [48, 42]')
     m = load_manifest(write(tmp_path, text), {"hyp", "hello", "counter"}, C)
     assert m.quantum_us == 2000 and m.quantum_ticks == 125_000
-    assert [t.irqs for t in m.tenants] == [(48, 34), ()]
+    assert [t.irqs for t in m.tenants] == [(48, 42), ()]
     images = {"hyp": hyp_image(), "hello": tenant_image("hello"), "counter": tenant_image("counter")}
     system = pack_manifest(m, images, C)
     assert system.name == "m"
-    assert [t.irqs for t in system.tenants] == [(34, 48), ()]
+    assert [t.irqs for t in system.tenants] == [(42, 48), ()]
     blob = next(s.data for s in system.segments if s.addr == C["MANIFEST_PA"])
     assert struct.unpack_from("<Q", blob, C["MF_QUANTUM"])[0] == 125_000
 
