@@ -276,11 +276,12 @@ class Machine:
     # -- images ---------------------------------------------------------------------------------
 
     def load(self, image: Image) -> None:
-        """Place an image in RAM. The first image loaded gives the entry point."""
-        from .loader.raw import check_fits
+        """Place an image in RAM or ROM (an ELF segment in flash goes there, as QEMU loads it).
+        The first image loaded gives the entry point."""
+        from .loader.raw import check_placement
 
-        ram = self.board.ram
-        check_fits(image, ram.base, ram.size)
+        check_placement(image, {("RAM" if name == "ram" else name): (r.base, r.size)
+                                for name, r in self.board.memory.items()})
         for seg in image.segments:
             data = seg.data + bytes(seg.memsz - len(seg.data))
             self.uc.mem_write(seg.addr, data)

@@ -26,18 +26,24 @@ def load_raw(path: Path | str, addr: int, entry: int | None = None) -> Image:
 
 
 def check_fits(image: Image, ram_base: int, ram_size: int) -> None:
-    """Check that ``image`` can be placed in RAM ``[ram_base, ram_base + ram_size)``.
+    """Check that ``image`` can be placed in RAM ``[ram_base, ram_base + ram_size)``; see
+    :func:`check_placement`."""
+    check_placement(image, {"RAM": (ram_base, ram_size)})
 
-    Every segment must lie inside RAM, no two segments may overlap, and the entry point must
-    be inside a loaded segment; otherwise :class:`ImageError` with one line that names the
+
+def check_placement(image: Image, regions: dict[str, tuple[int, int]]) -> None:
+    """Check that ``image`` can be placed in the board's memory: ``regions`` maps a name (RAM,
+    flash) to its (base, size), as QEMU loads an ELF segment into whichever RAM or ROM holds it.
+
+    Every segment must lie inside one region, no two segments may overlap, and the entry point
+    must be inside a loaded segment; otherwise :class:`ImageError` with one line that names the
     image and the addresses.
     """
-    ram_end = ram_base + ram_size
     segments = sorted((s for s in image.segments if s.memsz > 0), key=lambda s: s.addr)
     for seg in segments:
-        if seg.addr < ram_base or seg.end > ram_end:
-            raise ImageError(f"{image.name}: segment {seg.addr:#x}-{seg.end - 1:#x} lies outside "
-                             f"RAM {ram_base:#x}-{ram_end - 1:#x}")
+        if not any(base <= seg.addr and seg.end <= base + size for base, size in regions.values()):
+            where = " and ".join(f"{name} {base:#x}-{base + size - 1:#x}" for name, (base, size) in regions.items())
+            raise ImageError(f"{image.name}: segment {seg.addr:#x}-{seg.end - 1:#x} lies outside {where}")
     for a, b in zip(segments, segments[1:]):
         if b.addr < a.end:
             raise ImageError(f"{image.name}: segments {a.addr:#x}-{a.end - 1:#x} and "
