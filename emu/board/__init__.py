@@ -44,6 +44,7 @@ from ..devices.gicv2 import (NUM_PRIVATE, GicCpuInterface, GicDistributor, GicHy
                              GicVirtualCpuInterface)
 from ..devices.pl011 import Pl011
 from ..devices.pl031 import Pl031
+from ..devices.pl061 import Pl061
 from ..errors import EmuError
 from .schema import ArrayOf, Int, Invalid, Str, Table, TableOf, read_toml, show, validate
 
@@ -62,6 +63,7 @@ GICV2_MAX_SPIS = (1020 - NUM_PRIVATE) // 32 * 32   # INTIDs 1020-1023 are specia
 DEVICE_MODELS: dict[str, int] = {
     "pl011": Pl011.SIZE,
     "pl031": Pl031.SIZE,
+    "pl061": Pl061.SIZE,
 }
 
 #: Interrupt controller models: each frame a board can place, with its size.

@@ -11,7 +11,7 @@
 // The seconds themselves depend on the host's clock on QEMU: only differences and flags are
 // printed, never RTCDR.
 
-    .include "gic_probe.inc"
+    .include "primecell_probe.inc"
 
 .equ RTC_BASE,      0x09010000
 .equ RTCDR,         0x00
@@ -22,26 +22,10 @@
 .equ RTCRIS,        0x14
 .equ RTCMIS,        0x18
 .equ RTCICR,        0x1c
-.equ RTC_SPI_BIT,   (1 << (34 - 32))    // INTID 34 in GICD_ISPENDR1
-
-// Print GICD_ISPENDR1 masked to the RTC's bit: the other SPIs are not this probe's business.
-.macro RTC_PENDING
-    ldr     x9, =GICD_BASE
-    ldr     w10, [x9, #(GICD_ISPENDR + 4)]
-    and     w10, w10, #RTC_SPI_BIT
-    PRINT_XREG "GICD_ISPENDR1_34", x10
-.endm
 
 probe_main:
     LINE    "pl031: identification, CR, LR/DR, match interrupt on SPI 34"
-    RD32    RTC_BASE, 0xfe0, PeriphID0
-    RD32    RTC_BASE, 0xfe4, PeriphID1
-    RD32    RTC_BASE, 0xfe8, PeriphID2
-    RD32    RTC_BASE, 0xfec, PeriphID3
-    RD32    RTC_BASE, 0xff0, PCellID0
-    RD32    RTC_BASE, 0xff4, PCellID1
-    RD32    RTC_BASE, 0xff8, PCellID2
-    RD32    RTC_BASE, 0xffc, PCellID3
+    PRIMECELL_IDS RTC_BASE
     RD32    RTC_BASE, RTCCR, RTCCR
     WR32    RTC_BASE, RTCCR, 0
     RD32    RTC_BASE, RTCCR, RTCCR
@@ -73,16 +57,16 @@ rtc_match_now:
     b.ne    rtc_match_now                   // a second ticked in between: try again
     RD32    RTC_BASE, RTCRIS, RTCRIS
     RD32    RTC_BASE, RTCMIS, RTCMIS
-    RTC_PENDING
+    SPI_PENDING 34, GICD_ISPENDR1_34
     WR32    RTC_BASE, RTCIMSC, 1
     RD32    RTC_BASE, RTCMIS, RTCMIS
-    RTC_PENDING
+    SPI_PENDING 34, GICD_ISPENDR1_34
     WR32    RTC_BASE, RTCICR, 0
     RD32    RTC_BASE, RTCRIS, RTCRIS
     WR32    RTC_BASE, RTCICR, 1
     RD32    RTC_BASE, RTCRIS, RTCRIS
     RD32    RTC_BASE, RTCMIS, RTCMIS
-    RTC_PENDING
+    SPI_PENDING 34, GICD_ISPENDR1_34
 
     LINE    "match two seconds ahead"
     ldr     x9, =RTC_BASE
@@ -90,6 +74,6 @@ rtc_match_now:
     add     w11, w11, #2
     str     w11, [x9, #RTCMR]
     RD32    RTC_BASE, RTCRIS, RTCRIS
-    RTC_PENDING
+    SPI_PENDING 34, GICD_ISPENDR1_34
     WR32    RTC_BASE, RTCIMSC, 0
     EXIT    0
