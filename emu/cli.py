@@ -34,7 +34,7 @@ EXIT_TERMINATED = 143     # SIGTERM (128 + 15), as QEMU exits on it
 OWN_EXIT_CODES = {EXIT_BAD_INPUT, EXIT_TIMEOUT, EXIT_GUEST_FAULT, EXIT_INTERRUPTED, EXIT_BROKEN_PIPE,
                   EXIT_TERMINATED}
 
-MAX_INPUT = 16 << 20      # bytes --input takes (the PL011 keeps 16 of them; the rest overrun)
+MAX_INPUT = 16 << 20      # bytes --input takes (the PL011's host queue holds as many: RX_QUEUE_MAX)
 MAX_INSNS = 1 << 56       # an instruction count, as snapshots bound it (emu/snapshot.py)
 MAX_SIZE = 1 << 64        # a --ram / --tenant-memory size must be below this
 
@@ -392,8 +392,8 @@ def _add_machine_args(p: argparse.ArgumentParser) -> None:
                    help="deterministic: the counter follows retired instructions (default); "
                         "realtime: it follows the host clock (faster)")
     p.add_argument("--input", default=None, metavar="TEXT|@FILE",
-                   help=f"bytes for the UART to receive: TEXT (escapes allowed), @FILE, or - for stdin "
-                        f"(at most {_human(MAX_INPUT)})")
+                   help=f"bytes for the UART to receive as the guest takes them: TEXT (escapes allowed), "
+                        f"@FILE, or - for stdin (a terminal: read as the guest polls) (at most {_human(MAX_INPUT)})")
     p.add_argument("--console-file", default=None, metavar="FILE", help="also write the console here")
     p.add_argument("--semihosting-config", type=_semihosting_config, default=None, metavar="OPTS",
                    help="Arm semihosting, as QEMU's option: enable=on|off (default on), userspace=on|off "
@@ -429,11 +429,14 @@ def _read_bounded(f, name: str) -> bytes:
     return data
 
 
-def _read_input(spec: str) -> bytes:
-    """The bytes --input gives: TEXT with backslash escapes, @FILE, or - (stdin)."""
+def _read_input(spec: str) -> bytes | None:
+    """The bytes --input gives: TEXT with backslash escapes, @FILE, or - (stdin). None for a
+    stdin that is a terminal: that is read as the guest asks for input (_terminal_poll)."""
     if spec == "-":
         if sys.stdin is None:
             raise EmuError("--input -: stdin is closed")
+        if sys.stdin.isatty():
+            return None
         return _read_bounded(sys.stdin.buffer, "- (stdin)")
     if spec.startswith("@"):
         try:
@@ -500,10 +503,41 @@ def _make_machine(args):
 
 
 def _push_input(m, args) -> None:
-    """Give the UART its --input (after loading or restoring, which sets the UART's state)."""
+    """Queue --input for the UART, after loading or restoring (which sets the UART's state, the
+    input a snapshot still had queued included: this comes after it). The UART hands the
+    bytes to the guest as its receiver takes them (emu/devices/pl011.py, Receiving); a
+    terminal on stdin is read whenever the guest finds nothing to receive."""
     uart = m.devices.get("uart0")
-    if args.input_data and uart is not None:
-        uart.push_rx(args.input_data)
+    if uart is None or not args.input:
+        return
+    if args.input_data is None:
+        uart.rx_poll = _terminal_poll(sys.stdin.fileno())
+        return
+    try:
+        uart.queue_rx(args.input_data)
+    except ValueError as err:
+        raise EmuError(f"--input: {err}") from None
+
+
+def _terminal_poll(fd: int):
+    """What the terminal on ``fd`` has typed, without waiting: a line once Enter is pressed (the
+    terminal keeps its line editing and echo), nothing after end of input (Ctrl-D)."""
+    import select
+
+    ended = False
+
+    def poll() -> bytes:
+        nonlocal ended
+        if ended or not select.select([fd], [], [], 0)[0]:
+            return b""
+        try:
+            data = os.read(fd, 4096)
+        except OSError:
+            data = b""
+        ended = not data
+        return data
+
+    return poll
 
 
 def _time_banner(m) -> str:

@@ -10,7 +10,12 @@ Interface
               guest can take them (see Receiving below); ``rx_queued`` says how many wait.
               ``push_rx(data)`` is a line without flow control: the bytes arrive at once,
               whatever UARTCR says, and what does not fit overruns. ``rx_room()`` says how many
-              characters the FIFO can still take.
+              characters the FIFO can still take. ``rx_poll``, when set, is a non-blocking
+              host source (an interactive terminal): called whenever the guest reads UARTFR or
+              UARTDR and finds both the FIFO and the host queue empty, it returns the bytes
+              available now (or none), which are queued. What it returns depends on host
+              timing, so such a run is not reproducible; a guest waiting in WFI for a receive
+              interrupt does not poll, and sees only what arrived before it slept.
     Not modelled
               baud rate timing (UARTIBRD/UARTFBRD are storage only), modem lines (CTS, DSR,
               DCD, RI inputs read as 0; DTR/RTS/OUT outputs go nowhere), DMA (UARTDMACR is
@@ -192,6 +197,7 @@ class Pl011(MmioDevice):
         # The host queue: bytes from _queue_pos on have not entered the FIFO yet.
         self._queue = bytearray()
         self._queue_pos = 0
+        self.rx_poll: Callable[[], bytes] | None = None
 
     # --- receive path (input side) -----------------------------------------------------
 
@@ -271,7 +277,12 @@ class Pl011(MmioDevice):
         self.regs["RIS"] = ris
         return stored
 
-    def _note_receiver_off(self) -> None:
+    def _rx_empty(self) -> None:
+        """The guest found the receive FIFO empty: ask the host for more, or say why none comes."""
+        if self.rx_poll is not None and not self.rx_queued:
+            data = self.rx_poll()
+            if data:
+                self.queue_rx(data)
         if self.rx_queued and not self._receiver_on():
             self.guest_error("receive FIFO read with input waiting but UARTCR.UARTEN or RXE clear: "
                              "nothing is received until the guest enables the receiver",
@@ -281,8 +292,8 @@ class Pl011(MmioDevice):
 
     def _read_dr(self) -> int:
         if not self._rx:
-            self._note_receiver_off()
-            return 0
+            self._rx_empty()
+            return 0  # what arrived now shows in the next read
         entry = self._rx.popleft()
         # UARTRSR reflects the character just read; OE stays until UARTECR is written.
         self.regs["RSR"] = (self.regs["RSR"] & UARTRSR_OE) | ((entry >> 8) & 0xF)
@@ -315,10 +326,11 @@ class Pl011(MmioDevice):
         self.regs["RSR"] = 0  # any write to UARTECR clears the framing/parity/break/overrun bits
 
     def _read_fr(self) -> int:
+        if not self._rx:
+            self._rx_empty()
         fr = UARTFR_TXFE  # the transmit FIFO is always empty, never busy
         if not self._rx:
             fr |= UARTFR_RXFE
-            self._note_receiver_off()
         elif len(self._rx) >= self._rx_depth():
             fr |= UARTFR_RXFF
         return fr

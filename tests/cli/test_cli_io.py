@@ -7,6 +7,7 @@ import os
 import subprocess
 import sys
 import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -215,3 +216,40 @@ def test_whatever_the_machine_raises_for_a_ram_size_is_one_line(built, monkeypat
     assert main(["run", str(built["solo"]), "--ram", ram]) == 2
     line = one_line_error(capsys.readouterr().err)
     assert line.startswith("emu: --ram ") and says in line
+
+
+def test_input_file_reaches_the_guest_whole(built, tmp_path):
+    # More than the receive FIFO holds, queued before the guest's UART init flushes the FIFO.
+    text = b"".join(b"input line %d\n" % i for i in range(50))
+    (tmp_path / "in.txt").write_bytes(text + b"\x04")
+    code, out, _ = emu_bytes("run", built["echo"], "--input", f"@{tmp_path / 'in.txt'}")
+    assert code == 0
+    assert out == b"echo: ready\n" + b"".join(b"echo: " + l + b"\n" for l in text.splitlines()) + b"echo: bye\n"
+
+
+def test_stdin_from_a_terminal_is_read_as_the_guest_asks(built):
+    import pty
+    import select
+    import signal
+
+    master, slave = pty.openpty()
+    p = subprocess.Popen([sys.executable, "-m", "emu", "run", built["echo"], "--input", "-"], cwd=ROOT,
+                         stdin=slave, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    os.close(slave)
+    try:
+        out = b""
+        deadline = time.monotonic() + 60
+        while b"echo: ready\n" not in out and time.monotonic() < deadline:   # booted, polling
+            if select.select([p.stdout], [], [], 1)[0]:
+                out += os.read(p.stdout.fileno(), 4096)
+        os.write(master, b"typed\n")   # the terminal hands over the line at Enter
+        while b"echo: typed\n" not in out and time.monotonic() < deadline:
+            if select.select([p.stdout], [], [], 1)[0]:
+                out += os.read(p.stdout.fileno(), 4096)
+        p.send_signal(signal.SIGINT)
+        rest, _ = p.communicate(timeout=60)
+    finally:
+        if p.poll() is None:
+            p.kill()
+        os.close(master)
+    assert (out + rest).startswith(b"echo: ready\necho: typed\n") and p.returncode == 130

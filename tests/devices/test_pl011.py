@@ -453,3 +453,20 @@ def test_from_state_rejects_a_bad_host_queue(u, queue):
     state["rx_queue"] = queue
     with pytest.raises(ValueError, match="rx_queue"):
         u.dev.from_state(state)
+
+
+def test_rx_poll_asked_only_when_fifo_and_queue_are_empty(u):
+    u.enable()
+    typed = [b"", b"hi", b""]
+    calls = []
+
+    def poll():
+        calls.append(1)
+        return typed.pop(0) if typed else b""
+
+    u.dev.rx_poll = poll
+    u.dev.queue_rx(b"q")
+    assert u.rd(DR) == ord("q") and not calls  # the FIFO held something
+    assert u.rd(FR) & UARTFR_RXFE and len(calls) == 1  # nothing typed yet
+    assert not u.rd(FR) & UARTFR_RXFE and len(calls) == 2
+    assert drain(u) == b"hi" and len(calls) == 3
