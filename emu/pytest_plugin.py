@@ -7,6 +7,7 @@ Installed with the package (entry point ``pytest11``), so ``pytest`` finds it. I
   with ``board=``, ``el=1|2``, ``time="deterministic"|"realtime"``;
 - ``m.uart.expect(regex, timeout="10ms")``: run until the console prints a match, at most
   that much *virtual* time, and return the ``re.Match``;
+- ``m.uart.send(b"...")``: type input for the guest, which receives it as its UART takes it;
 - ``m.run()`` to the guest's exit (``m.exit_code``), ``m.run_for(insns)``;
 - ``m.traps``: a Counter of exception entries by EC name (``"EC_HVC64"``, ``"IRQ"``...);
 - ``m.snapshot()`` and ``m.fork()`` / ``machine.restore(snap)``: tests fork from a booted state;
@@ -69,6 +70,23 @@ class Uart:
     @property
     def text(self) -> str:
         return self._tm.m.console.text
+
+    def send(self, data: bytes | str) -> None:
+        """Queue input on the console UART's line (a str as UTF-8). Nothing runs: the guest
+        receives it as its receiver is enabled and its FIFO has room, during the next
+        ``expect`` or ``run`` (emu/devices/pl011.py, Receiving); a FIFO flush does not lose it."""
+        if isinstance(data, str):
+            data = data.encode()
+        uart = self._tm.m.devices.get("uart0")
+        if uart is None:
+            raise EmuError("uart.send(): this board has no uart0")
+        uart.queue_rx(bytes(data))
+
+    @property
+    def pending(self) -> int:
+        """Bytes sent that the guest's UART has not taken yet."""
+        uart = self._tm.m.devices.get("uart0")
+        return 0 if uart is None else uart.rx_queued
 
     def expect(self, pattern: str, timeout="100ms") -> re.Match:
         rx = re.compile(pattern)

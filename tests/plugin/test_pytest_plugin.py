@@ -62,3 +62,34 @@ def test_failure_report_carries_console_and_trace(pytester):
     assert "emu console: solo" in out and "[hello] Hello from EL1" in out
     assert "emu trace, last" in out and "EC_HVC64" in out
     assert "console never matched 'this line never comes'" in out
+
+
+def test_send_between_expects(machine):
+    m = machine("echo")
+    m.uart.expect(r"echo: ready", timeout="1ms")
+    m.uart.send(b"first line\n")
+    m.uart.expect(r"echo: first line\n", timeout="1ms")
+    m.uart.send("second\n\x04")   # a str goes as UTF-8; EOT ends the echo guest
+    m.uart.expect(r"echo: second\n", timeout="1ms")
+    assert m.run().exit_code == 0 and m.uart.pending == 0
+    assert m.uart.text.endswith("echo: bye\n")
+
+
+def test_send_before_the_guest_runs_survives_its_uart_init(machine):
+    # The echo guest disables the UART and sets UARTLCR_H.FEN (a FIFO flush) before it reads.
+    m = machine("echo")
+    m.uart.send(b"x" * 100 + b"\n\x04")
+    assert m.uart.pending == 100 + 2   # the receiver is off until the guest enables it
+    m.uart.expect("echo: " + "x" * 100 + "\n", timeout="1ms")
+    assert m.run().exit_code == 0
+
+
+def test_sent_input_still_waiting_goes_with_a_fork(machine):
+    m = machine("echo")
+    m.uart.send(b"".join(b"line %d\n" % i for i in range(40)) + b"\x04")
+    m.uart.expect(r"echo: line 3\n", timeout="1ms")
+    assert m.uart.pending > 0
+    a, b = machine.fork(m), machine.fork(m)
+    assert a.run().exit_code == b.run().exit_code == m.run().exit_code == 0
+    rest = m.uart.text[m.uart.pos:]
+    assert a.uart.text == b.uart.text and rest.endswith(a.uart.text) and "echo: line 39\n" in rest
