@@ -135,12 +135,19 @@ def _make_pl061(spec, irq: IrqLine, machine: "Machine"):
     return Pl061(irq=irq, log=machine.device_log, name=spec.name)
 
 
+def _make_virtio_mmio(spec, irq: IrqLine, machine: "Machine"):
+    from .devices.virtio_mmio import VirtioMmioBank
+
+    return VirtioMmioBank(log=machine.device_log, name=spec.name)
+
+
 # Device models by the name a board file uses. Each factory gets its spec, its IRQ output and
 # the machine's services (console, clock, log); wiring stays here, not in the devices.
 DEVICE_MODELS: dict[str, Callable] = {
     "pl011": _make_pl011,
     "pl031": _make_pl031,
     "pl061": _make_pl061,
+    "virtio-mmio": _make_virtio_mmio,
 }
 
 

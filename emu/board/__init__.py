@@ -45,6 +45,7 @@ from ..devices.gicv2 import (NUM_PRIVATE, GicCpuInterface, GicDistributor, GicHy
 from ..devices.pl011 import Pl011
 from ..devices.pl031 import Pl031
 from ..devices.pl061 import Pl061
+from ..devices.virtio_mmio import VirtioMmioBank
 from ..errors import EmuError
 from .schema import ArrayOf, Int, Invalid, Str, Table, TableOf, read_toml, show, validate
 
@@ -64,6 +65,7 @@ DEVICE_MODELS: dict[str, int] = {
     "pl011": Pl011.SIZE,
     "pl031": Pl031.SIZE,
     "pl061": Pl061.SIZE,
+    "virtio-mmio": VirtioMmioBank.SIZE,
 }
 
 #: Interrupt controller models: each frame a board can place, with its size.
