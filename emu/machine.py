@@ -141,6 +141,16 @@ def _make_virtio_mmio(spec, irq: IrqLine, machine: "Machine"):
     return VirtioMmioBank(log=machine.device_log, name=spec.name)
 
 
+def _make_gicv2m(spec, irq: IrqLine, machine: "Machine"):
+    from .devices.gicv2m import VIRT_BASE_SPI, VIRT_NUM_SPIS, Gicv2m
+
+    # The frame drives SPIs of its own (QEMU virt's), wired here rather than through spec.irq.
+    spis = [IrqLine(None, f"{spec.name}.spi{VIRT_BASE_SPI + n}") for n in range(VIRT_NUM_SPIS)]
+    for n, line in enumerate(spis):
+        machine._connect_irq(VIRT_BASE_SPI + n, line)
+    return Gicv2m(spis, VIRT_BASE_SPI, log=machine.device_log, name=spec.name)
+
+
 # Device models by the name a board file uses. Each factory gets its spec, its IRQ output and
 # the machine's services (console, clock, log); wiring stays here, not in the devices.
 DEVICE_MODELS: dict[str, Callable] = {
@@ -148,6 +158,7 @@ DEVICE_MODELS: dict[str, Callable] = {
     "pl031": _make_pl031,
     "pl061": _make_pl061,
     "virtio-mmio": _make_virtio_mmio,
+    "gicv2m": _make_gicv2m,
 }
 
 

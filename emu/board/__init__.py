@@ -42,6 +42,7 @@ from pathlib import Path
 
 from ..devices.gicv2 import (NUM_PRIVATE, GicCpuInterface, GicDistributor, GicHypInterface,
                              GicVirtualCpuInterface)
+from ..devices.gicv2m import Gicv2m
 from ..devices.pl011 import Pl011
 from ..devices.pl031 import Pl031
 from ..devices.pl061 import Pl061
@@ -66,6 +67,7 @@ DEVICE_MODELS: dict[str, int] = {
     "pl031": Pl031.SIZE,
     "pl061": Pl061.SIZE,
     "virtio-mmio": VirtioMmioBank.SIZE,
+    "gicv2m": Gicv2m.SIZE,
 }
 
 #: Interrupt controller models: each frame a board can place, with its size.
