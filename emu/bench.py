@@ -34,6 +34,9 @@ class Case:
 CASES = [
     Case("compute", "bench_compute", "guest MIPS, deterministic time (ALU loop at EL2)", 4),
     Case("compute-rt", "bench_compute", "guest MIPS, realtime (ALU loop at EL2)", 4, time_mode="realtime"),
+    Case("counter", "bench_counter_poll", "guest MIPS, deterministic time (CNTVCT_EL0 polling loop at EL2)", 3),
+    Case("counter-rt", "bench_counter_poll", "guest MIPS, realtime (CNTVCT_EL0 polling loop at EL2)", 3,
+         time_mode="realtime"),
     Case("hvc", "bench_hvc_loop", "HVC round trip, EL1 -> EL2 -> EL1 (us)", 0),
     Case("console", "bench_console_flood", "stage-2-trapped console write, per byte (us)", 0, tenant=True),
     Case("mmio", "bench_mmio_loop", "device register read, UARTFR (us)", 0),
@@ -122,7 +125,8 @@ def main(argv: list[str] | None = None) -> int:
     if not have_qemu:
         print("qemu-system-aarch64 not found: printing our figures only")
     # Iterations per emulator, sized so that the N-iteration difference dwarfs start-up noise.
-    iters = {"compute": (100_000_000, 400_000_000), "compute-rt": (100_000_000, 400_000_000), "hvc": (200_000, 4_000_000),
+    iters = {"compute": (100_000_000, 400_000_000), "compute-rt": (100_000_000, 400_000_000),
+             "counter": (20_000_000, 100_000_000), "counter-rt": (20_000_000, 100_000_000), "hvc": (200_000, 4_000_000),
              "console": (100_000, 1_000_000), "mmio": (200_000, 10_000_000)}
     wanted = {c.strip() for c in args.cases.split(",")}
     rows = []
