@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Installs what emu needs on a fresh Debian/Ubuntu machine: the reference emulator, binutils and
-# GCC used by the tests (Debian packages), then the Python package with its test extra.
+# Installs what emu needs on a fresh Debian/Ubuntu machine: the reference emulator, binutils,
+# GCC and dtc used by the tests (Debian packages), then the Python package with its test extra.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -11,6 +11,7 @@ command -v qemu-system-aarch64 >/dev/null || need+=(qemu-system-arm)
 command -v aarch64-linux-gnu-readelf >/dev/null || need+=(binutils-aarch64-linux-gnu)
 command -v gdb-multiarch >/dev/null || need+=(gdb-multiarch)
 command -v aarch64-linux-gnu-gcc >/dev/null || need+=(gcc-aarch64-linux-gnu)   # foreign-toolchain test images
+command -v dtc >/dev/null || need+=(device-tree-compiler)   # reads the generated device trees in tests
 if [ "${#need[@]}" -gt 0 ]; then
   $SUDO apt-get update -q
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -q --no-install-recommends "${need[@]}"

@@ -40,6 +40,20 @@ def qemu() -> str:
     return path
 
 
+@pytest.fixture(scope="session")
+def dtc() -> str:
+    """Path of the device tree compiler. In CI (EMU_REQUIRE_QEMU or CI set) a missing dtc fails
+    the tests that read our device trees with it instead of skipping them."""
+    import shutil
+
+    path = shutil.which("dtc")
+    if path is None:
+        if os.environ.get("EMU_REQUIRE_QEMU") or os.environ.get("CI"):
+            pytest.fail("dtc is required here (install Debian's device-tree-compiler)")
+        pytest.skip("dtc not installed: reading the device tree with it needs Debian's device-tree-compiler")
+    return path
+
+
 def boot(image_path_or_image, max_insns: int | None = None, trace: set[str] | None = None, start_el: int = 2,
          semihosting=None):
     """Run an image on a fresh machine, console captured; returns (machine, result, trace text).
