@@ -512,7 +512,7 @@ class Machine:
         if self.icount is None:
             self.icount = InstructionCounter(self.uc)
             if self.clock.mode == "deterministic":
-                self.clock.attach_instruction_counter(lambda: self.icount.retired)
+                self.clock.attach_instruction_counter(lambda: self.icount.retired, self.icount.count_address)
 
     def _hook_error(self, err: BaseException) -> None:
         self.cpu.pending_error = err

@@ -12,15 +12,23 @@ time. Two modes:
 
 In both modes a core waiting in WFI with nothing pending skips time forward to the next
 timer deadline instead of waiting for it.
+
+Counter reads are served without Python where native code is available (emu/cpu/timer_glue.py,
+emu/cpu/native.py), from the same inputs: :meth:`VirtualClock.native_view` describes them and
+listeners hear of every change to the offset.
 """
 
 from __future__ import annotations
 
 import time
+from typing import Callable
 
 COUNTER_HZ = 62_500_000          # CNTFRQ_EL0, as QEMU's virt board reports it
 INSNS_PER_TICK = 16              # 1 GHz virtual core / 62.5 MHz counter
 MODES = ("deterministic", "realtime")
+
+# Native counter reads divide by shifting (emu/cpu/native.py): keep these powers of two.
+assert 4 * INSNS_PER_TICK == 1 << 6 and COUNTER_HZ * 16 == 1_000_000_000
 
 
 class VirtualClock:
@@ -30,11 +38,37 @@ class VirtualClock:
         self.mode = mode
         self._offset = 0          # ticks added by skips (WFI) and restores
         self._insn_source = lambda: 0
+        self._count_address = 0   # where the instruction counter keeps its count, in bytes of A64 code
         self._t0 = time.monotonic_ns()
+        self._listeners: list[Callable[[], None]] = []
 
-    def attach_instruction_counter(self, source) -> None:
-        """``source()`` returns the instructions retired so far (deterministic mode)."""
+    def attach_instruction_counter(self, source, count_address: int = 0) -> None:
+        """``source()`` returns the instructions retired so far (deterministic mode);
+        ``count_address``, if known, is the address of the same count as a 64-bit number of
+        bytes of code (4 per instruction), for native counter reads."""
         self._insn_source = source
+        self._count_address = count_address
+        self._changed()
+
+    def on_change(self, listener: Callable[[], None]) -> None:
+        """Call ``listener()`` whenever :meth:`native_view` changes."""
+        self._listeners.append(listener)
+
+    def _changed(self) -> None:
+        for listener in self._listeners:
+            listener()
+
+    def native_view(self) -> tuple[int, int, int] | None:
+        """(count address, offset, t0) from which native code computes :meth:`now` exactly:
+
+        - deterministic: ``offset + count // (4 * INSNS_PER_TICK)``, the count read at the address;
+        - realtime (count address 0): ``offset + (CLOCK_MONOTONIC ns - t0) // 16``, since
+          ``COUNTER_HZ`` is 10^9 / 16.
+
+        None when the count's address is unknown (deterministic mode without it)."""
+        if self.mode == "deterministic" and not self._count_address:
+            return None
+        return (self._count_address if self.mode == "deterministic" else 0), self._offset, self._t0
 
     def now(self) -> int:
         """The counter value, CNTPCT_EL0."""
@@ -47,6 +81,7 @@ class VirtualClock:
         now = self.now()
         if value > now:
             self._offset += value - now
+            self._changed()
 
     def insns_until(self, value: int) -> int:
         """Instructions to execute before the counter reaches ``value`` (deterministic mode)."""

@@ -51,6 +51,12 @@ class InstructionCounter:
             c.last_size = size
 
     @property
+    def count_address(self) -> int:
+        """Address of the count, a 64-bit number of bytes of code (4 per instruction), for
+        native code that reads it (counter reads, emu/cpu/timer_glue.py)."""
+        return ctypes.addressof(self._c) + native.BlockCounter.count.offset
+
+    @property
     def retired(self) -> int:
         """Instructions executed so far (whole translation blocks, A64: 4 bytes each)."""
         return self._c.count // 4

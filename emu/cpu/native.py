@@ -15,6 +15,14 @@ Keystone (no compiler needed) and Python is reached only when there is work:
 - **System-register filter** (``UC_HOOK_INSN`` for MRS/MSR): Unicorn calls the hook for every
   MRS/MSR executed. The filter passes only CRn == 14 (the generic timer registers) on to the
   Python handler and lets every other system register execute natively.
+- **Counter reads** (the MRS filter): an MRS of CNTPCT_EL0 or CNTVCT_EL0 that is allowed at the
+  current EL is served here, from :class:`CounterReads`, which Python keeps up to date: the
+  count of the block hook (deterministic time) or the host's CLOCK_MONOTONIC through the C
+  library's ``clock_gettime`` (realtime), plus the clock's offset, minus CNTVOFF_EL2 for
+  CNTVCT. The value goes into the destination register with ``uc_reg_write``, as the Python
+  handler writes it, and the hook returns 1 so that Unicorn skips the instruction. Polling
+  loops (U-Boot's countdown, Linux's delays) then run without a Python call per read. An
+  access that traps or is UNDEFINED, and every other CRn == 14 register, still goes to Python.
 
 On another host architecture, or if the code cannot be made executable, :func:`available`
 is False and the callers fall back to Unicorn's ``count`` and a plain Python hook.
@@ -25,8 +33,11 @@ from __future__ import annotations
 import ctypes
 import mmap
 import platform
+import sys
+import time
 from functools import lru_cache
 
+from unicorn.arm64_const import UC_ARM64_REG_PSTATE
 from unicorn.unicorn_py3.unicorn import uclib
 
 
@@ -47,6 +58,30 @@ class SysregFilter(ctypes.Structure):
     """Shared with the native MRS/MSR hook: the Python handler to call for CRn == 14."""
 
     _fields_ = [("handler", ctypes.c_uint64)]
+
+
+class CounterReads(ctypes.Structure):
+    """Shared with the native MRS hook: how to compute CNTPCT_EL0/CNTVCT_EL0 and when it may.
+
+    The value is ``offset + count // 64`` (deterministic: ``source`` is the block hook's count,
+    in bytes, 4 per instruction, 16 instructions per tick) or ``offset + (monotonic ns - t0) // 16``
+    (realtime: ``source`` is 0), minus ``cntvoff`` for CNTVCT_EL0; the same arithmetic as
+    ``VirtualClock.now`` (emu/cpu/clock.py)."""
+
+    _fields_ = [
+        ("handler", ctypes.c_uint64),        # the Python MRS handler: everything not served here
+        ("allowed", ctypes.c_uint64),        # bit 2 * EL + (0 CNTPCT_EL0, 1 CNTVCT_EL0): served here
+        ("source", ctypes.c_uint64),
+        ("offset", ctypes.c_uint64),
+        ("t0", ctypes.c_uint64),
+        ("cntvoff", ctypes.c_uint64),
+        ("reg_read", ctypes.c_uint64),       # uc_reg_read
+        ("reg_write", ctypes.c_uint64),      # uc_reg_write
+        ("clock_gettime", ctypes.c_uint64),  # 0: realtime reads go to Python
+    ]
+
+
+CLOCK_MONOTONIC = 1   # Linux's clock id, the clock of Python's time.monotonic_ns
 
 
 _X86_64 = {
@@ -80,6 +115,94 @@ _X86_64 = {
         mov rax, qword ptr [rcx]
         jmp rax
     sysreg_pass:
+        xor eax, eax
+        ret
+    """,
+    # MRS hook with counter reads (rdi=uc, esi=reg, rdx=cp_reg, rcx=CounterReads) -> eax.
+    # cp_reg: crn +0, crm +4, op0 +8, op1 +12, op2 +16. CNTPCT_EL0 is S3_3_C14_C0_1, CNTVCT_EL0 _2.
+    "mrs": """
+        cmp dword ptr [rdx], 14
+        jne mrs_pass
+        cmp dword ptr [rdx + 4], 0
+        jne mrs_python
+        cmp dword ptr [rdx + 8], 3
+        jne mrs_python
+        cmp dword ptr [rdx + 12], 3
+        jne mrs_python
+        mov eax, dword ptr [rdx + 16]
+        dec eax
+        cmp eax, 1
+        ja mrs_python
+        cmp qword ptr [rcx + 8], 0
+        je mrs_python
+        push rbx
+        push r12
+        push r13
+        push r14
+        push r15
+        sub rsp, 16
+        mov rbx, rdi
+        mov r12d, esi
+        mov r15, rdx
+        mov r13, rcx
+        mov r14d, eax
+        mov esi, {PSTATE}
+        mov rdx, rsp
+        call qword ptr [r13 + 48]
+        mov rcx, qword ptr [rsp]
+        shr ecx, 2
+        and ecx, 3
+        lea ecx, [r14 + rcx * 2]
+        mov rax, qword ptr [r13 + 8]
+        bt rax, rcx
+        jnc mrs_refuse
+        mov rax, qword ptr [r13 + 16]
+        test rax, rax
+        jz mrs_host
+        mov rax, qword ptr [rax]
+        shr rax, 6
+        jmp mrs_have
+    mrs_host:
+        mov edi, {CLOCK_MONOTONIC}
+        mov rsi, rsp
+        call qword ptr [r13 + 64]
+        imul rax, qword ptr [rsp], 1000000000
+        add rax, qword ptr [rsp + 8]
+        sub rax, qword ptr [r13 + 32]
+        shr rax, 4
+    mrs_have:
+        add rax, qword ptr [r13 + 24]
+        test r14d, r14d
+        jz mrs_write
+        sub rax, qword ptr [r13 + 40]
+    mrs_write:
+        mov qword ptr [rsp], rax
+        mov rdi, rbx
+        mov esi, r12d
+        mov rdx, rsp
+        call qword ptr [r13 + 56]
+        mov eax, 1
+        jmp mrs_leave
+    mrs_refuse:
+        mov rdi, rbx
+        mov esi, r12d
+        mov rdx, r15
+        mov rcx, r13
+        xor eax, eax
+    mrs_leave:
+        add rsp, 16
+        pop r15
+        pop r14
+        pop r13
+        pop r12
+        pop rbx
+        test eax, eax
+        jnz mrs_done
+    mrs_python:
+        jmp qword ptr [rcx]
+    mrs_done:
+        ret
+    mrs_pass:
         xor eax, eax
         ret
     """,
@@ -122,6 +245,98 @@ _AARCH64 = {
         mov w0, #0
         ret
     """,
+    # MRS hook with counter reads (x0=uc, w1=reg, x2=cp_reg, x3=CounterReads) -> w0; as on x86-64.
+    "mrs": """
+        ldr w4, [x2]
+        cmp w4, #14
+        b.ne mrs_pass
+        ldr w4, [x2, #4]
+        cbnz w4, mrs_python
+        ldr w4, [x2, #8]
+        cmp w4, #3
+        b.ne mrs_python
+        ldr w4, [x2, #12]
+        cmp w4, #3
+        b.ne mrs_python
+        ldr w4, [x2, #16]
+        sub w4, w4, #1
+        cmp w4, #1
+        b.hi mrs_python
+        ldr x5, [x3, #8]
+        cbz x5, mrs_python
+        stp x29, x30, [sp, #-80]!
+        mov x29, sp
+        stp x19, x20, [sp, #16]
+        stp x21, x22, [sp, #32]
+        str x23, [sp, #48]
+        mov x19, x0
+        mov w20, w1
+        mov x21, x2
+        mov x22, x3
+        mov w23, w4
+        mov w1, #{PSTATE}
+        add x2, sp, #64
+        ldr x16, [x22, #48]
+        blr x16
+        ldr x4, [sp, #64]
+        ubfx x4, x4, #2, #2
+        add x4, x23, x4, lsl #1
+        ldr x5, [x22, #8]
+        lsr x5, x5, x4
+        tbz x5, #0, mrs_refuse
+        ldr x4, [x22, #16]
+        cbz x4, mrs_host
+        ldr x4, [x4]
+        lsr x4, x4, #6
+        b mrs_have
+    mrs_host:
+        mov w0, #{CLOCK_MONOTONIC}
+        add x1, sp, #64
+        ldr x16, [x22, #64]
+        blr x16
+        ldp x4, x5, [sp, #64]
+        movz x6, #0xca00
+        movk x6, #0x3b9a, lsl #16
+        madd x4, x4, x6, x5
+        ldr x5, [x22, #32]
+        sub x4, x4, x5
+        lsr x4, x4, #4
+    mrs_have:
+        ldr x5, [x22, #24]
+        add x4, x4, x5
+        cbz w23, mrs_write
+        ldr x5, [x22, #40]
+        sub x4, x4, x5
+    mrs_write:
+        str x4, [sp, #64]
+        mov x0, x19
+        mov w1, w20
+        add x2, sp, #64
+        ldr x16, [x22, #56]
+        blr x16
+        mov w0, #1
+        mov w9, #1
+        b mrs_leave
+    mrs_refuse:
+        mov x0, x19
+        mov w1, w20
+        mov x2, x21
+        mov x3, x22
+        mov w9, #0
+    mrs_leave:
+        ldr x23, [sp, #48]
+        ldp x21, x22, [sp, #32]
+        ldp x19, x20, [sp, #16]
+        ldp x29, x30, [sp], #80
+        cbz w9, mrs_python
+        ret
+    mrs_python:
+        ldr x16, [x3]
+        br x16
+    mrs_pass:
+        mov w0, #0
+        ret
+    """,
 }
 
 
@@ -142,6 +357,7 @@ def _code() -> dict[str, int] | None:
         base = ctypes.addressof(ctypes.c_char.from_buffer(page))
         addrs, off = {}, 0
         for name, src in sources.items():
+            src = src.replace("{PSTATE}", str(UC_ARM64_REG_PSTATE)).replace("{CLOCK_MONOTONIC}", str(CLOCK_MONOTONIC))
             blob = bytes(ks.asm(src, base + off)[0])
             page.seek(off)
             page.write(blob)
@@ -170,3 +386,35 @@ def block_hook_address() -> int:
 
 def sysreg_hook_address() -> int:
     return _code()["sysreg"]
+
+
+def mrs_hook_address() -> int:
+    """The MRS filter that also serves counter reads (user data: a :class:`CounterReads`)."""
+    return _code()["mrs"]
+
+
+def uc_reg_access_addresses() -> tuple[int, int]:
+    """``uc_reg_read`` and ``uc_reg_write``, which the counter reads call."""
+    return (ctypes.cast(uclib.uc_reg_read, ctypes.c_void_p).value,
+            ctypes.cast(uclib.uc_reg_write, ctypes.c_void_p).value)
+
+
+@lru_cache(maxsize=1)
+def clock_gettime_address() -> int:
+    """The C library's ``clock_gettime``, if it reads the clock ``time.monotonic_ns`` reads
+    (Linux, checked by calling it once); else 0 and realtime counter reads stay in Python."""
+    if not sys.platform.startswith("linux"):
+        return 0
+    try:
+        fn = ctypes.CDLL(None, use_errno=True).clock_gettime
+        fn.argtypes, fn.restype = [ctypes.c_int, ctypes.c_void_p], ctypes.c_int
+        ts = (ctypes.c_int64 * 2)()
+        before = time.monotonic_ns()
+        if fn(CLOCK_MONOTONIC, ts) != 0:
+            return 0
+        ns = ts[0] * 1_000_000_000 + ts[1]
+        if not before <= ns <= time.monotonic_ns():
+            return 0
+        return ctypes.cast(fn, ctypes.c_void_p).value
+    except (OSError, AttributeError):
+        return 0

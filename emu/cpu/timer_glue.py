@@ -3,6 +3,13 @@
 Every MRS/MSR reaches a hook; the native filter (emu/cpu/native.py) lets all but CRn == 14
 execute natively, and the Python handlers here serve the generic timer registers from the
 model, so the guest sees the machine's virtual counter, never the host clock.
+
+Reads of CNTPCT_EL0 and CNTVCT_EL0 are the exception: polling loops make them the most
+frequent timer access by far, so the native filter serves them itself from a
+:class:`native.CounterReads` that :meth:`TimerRegisters.sync_counter_reads` keeps equal to the
+clock and the timer (the clock's offset, CNTVOFF_EL2, and at which ELs CNTHCTL_EL2 and
+CNTKCTL_EL1 let a read through). Reads that would trap or be UNDEFINED still come here, and
+so does everything when there is no native code.
 """
 
 from __future__ import annotations
@@ -49,9 +56,17 @@ class TimerRegisters:
         # written from this hook, so the hook stops the CPU and the run loop enters the trap.
         self.pending_trap: tuple[int, int, int] | None = None
         self._keep = []
+        self.counter_reads = native.CounterReads()
+        self.native_counter_reads = native.available()
         for insn, fn in ((UC_ARM64_INS_MRS, self._mrs), (UC_ARM64_INS_MSR, self._msr)):
             handler = _HANDLER(fn)
-            if native.available():
+            if native.available() and insn == UC_ARM64_INS_MRS:
+                c = self.counter_reads
+                c.handler = ctypes.cast(handler, ctypes.c_void_p).value
+                c.reg_read, c.reg_write = native.uc_reg_access_addresses()
+                c.clock_gettime = native.clock_gettime_address()
+                cb, user = native.mrs_hook_address(), ctypes.addressof(c)
+            elif native.available():
                 flt = native.SysregFilter(ctypes.cast(handler, ctypes.c_void_p).value)
                 cb, user = native.sysreg_hook_address(), ctypes.addressof(flt)
                 self._keep.append(flt)
@@ -64,6 +79,35 @@ class TimerRegisters:
             if err:
                 raise RuntimeError(f"uc_hook_add(UC_HOOK_INSN) failed ({err})")
             self._keep.append(hh)
+        timer.clock.on_change(self.sync_counter_reads)
+        timer.on_counter_controls_change(self.sync_counter_reads)
+        self.sync_counter_reads()
+
+    def serve_counter_reads_natively(self, on: bool) -> None:
+        """Switch native counter reads on or off (off: every read is a Python call, as without
+        native code; tests compare the two)."""
+        self.native_counter_reads = on and native.available()
+        self.sync_counter_reads()
+
+    def sync_counter_reads(self) -> None:
+        """Copy what a counter read depends on into the native hook's :class:`CounterReads`.
+
+        ``allowed`` gets a bit for each EL and counter whose read :meth:`GenericTimer.access`
+        lets through (with HCR_EL2.TGE either way: it only moves a trap's target); it is 0,
+        and every read goes to Python, when the clock cannot be read natively."""
+        c = self.counter_reads
+        view = self.timer.clock.native_view() if self.native_counter_reads else None
+        if view is None or not view[0] and not c.clock_gettime:
+            c.allowed = 0
+            return
+        c.source, c.offset, c.t0 = view
+        c.cntvoff = self.timer.cntvoff
+        allowed = 0
+        for el in range(4):
+            for i, name in enumerate(("CNTPCT_EL0", "CNTVCT_EL0")):
+                if all(self.timer.access(name, el, True, tge, self.highest_el) is None for tge in (False, True)):
+                    allowed |= 1 << (2 * el + i)
+        c.allowed = allowed
 
     @staticmethod
     def _name(cp_ptr: int) -> str | None:

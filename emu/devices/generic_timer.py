@@ -22,6 +22,7 @@ Not modelled: the EL2 virtual timer (FEAT_VHE), the secure physical timer, event
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Callable
 
 from .irq import IrqLine
 
@@ -62,14 +63,33 @@ class GenericTimer:
     def __init__(self, clock, frequency: int, phys_irq: IrqLine, virt_irq: IrqLine, hyp_irq: IrqLine):
         self.clock = clock
         self.frequency = frequency
-        self.cntvoff = 0
-        self.cntkctl = 0
-        self.cnthctl = 0x3  # EL1PCTEN | EL1PCEN: EL1 may use the physical counter and timer
+        self._listeners: list[Callable[[], None]] = []
+        self._cntvoff = 0
+        self._cntkctl = 0
+        self._cnthctl = 0x3  # EL1PCTEN | EL1PCEN: EL1 may use the physical counter and timer
         self.timers = {
             "CNTP": _Timer("CNTP", phys_irq, False),
             "CNTV": _Timer("CNTV", virt_irq, True),
             "CNTHP": _Timer("CNTHP", hyp_irq, False),
         }
+
+    # -- what the counter reads depend on ----------------------------------------------------------
+
+    def on_counter_controls_change(self, listener: Callable[[], None]) -> None:
+        """Call ``listener()`` whenever CNTVOFF_EL2, CNTKCTL_EL1 or CNTHCTL_EL2 changes: what a
+        counter read returns and whether it is allowed (the CPU glue serves counter reads
+        natively from a copy of them)."""
+        self._listeners.append(listener)
+
+    def _set_control(self, attr: str, value: int) -> None:
+        if getattr(self, attr) != value:
+            setattr(self, attr, value)
+            for listener in self._listeners:
+                listener()
+
+    cntvoff = property(lambda self: self._cntvoff, lambda self, v: self._set_control("_cntvoff", v))
+    cntkctl = property(lambda self: self._cntkctl, lambda self, v: self._set_control("_cntkctl", v))
+    cnthctl = property(lambda self: self._cnthctl, lambda self, v: self._set_control("_cnthctl", v))
 
     # -- counter views --------------------------------------------------------------------------
 
