@@ -79,7 +79,8 @@ def check(case, tmp: Path) -> Outcome:
         # reaches the console.
         return _check_lines(lines, finished, proc.stdout, proc.code, tagged_only=False)
     if not finished or proc.code not in (0, 1):
-        return Outcome("leak", f"exit {proc.code} without the hypervisor's closing line")
+        return Outcome("leak", f"exit {proc.code} without the hypervisor's closing line; "
+                               f"stderr: {proc.stderr[-400:]!r}")
     return _check_lines(lines, finished, proc.stdout, proc.code)
 
 
