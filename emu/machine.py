@@ -151,6 +151,12 @@ def _make_gicv2m(spec, irq: IrqLine, machine: "Machine"):
     return Gicv2m(spis, VIRT_BASE_SPI, log=machine.device_log, name=spec.name)
 
 
+def _make_gpex(spec, irq: IrqLine, machine: "Machine"):
+    from .devices.gpex import GpexEcam
+
+    return GpexEcam(log=machine.device_log, name=spec.name)
+
+
 # Device models by the name a board file uses. Each factory gets its spec, its IRQ output and
 # the machine's services (console, clock, log); wiring stays here, not in the devices.
 DEVICE_MODELS: dict[str, Callable] = {
@@ -159,6 +165,7 @@ DEVICE_MODELS: dict[str, Callable] = {
     "pl061": _make_pl061,
     "virtio-mmio": _make_virtio_mmio,
     "gicv2m": _make_gicv2m,
+    "gpex": _make_gpex,
 }
 
 

@@ -43,6 +43,7 @@ from pathlib import Path
 from ..devices.gicv2 import (NUM_PRIVATE, GicCpuInterface, GicDistributor, GicHypInterface,
                              GicVirtualCpuInterface)
 from ..devices.gicv2m import Gicv2m
+from ..devices.gpex import GpexEcam
 from ..devices.pl011 import Pl011
 from ..devices.pl031 import Pl031
 from ..devices.pl061 import Pl061
@@ -68,6 +69,7 @@ DEVICE_MODELS: dict[str, int] = {
     "pl061": Pl061.SIZE,
     "virtio-mmio": VirtioMmioBank.SIZE,
     "gicv2m": Gicv2m.SIZE,
+    "gpex": GpexEcam.SIZE,
 }
 
 #: Interrupt controller models: each frame a board can place, with its size.
