@@ -573,8 +573,10 @@ def cmd_run(args) -> int:
         restore(m, args.restore)
         _push_input(m, args)
         return _run(m, args)
+    if args.kernel or args.bios or args.dumpdtb or args.dtb or args.initrd or args.append is not None:
+        return _boot(args)
     if not args.image:
-        raise EmuError("run: give an IMAGE (or --restore FILE)")
+        raise EmuError("run: give an IMAGE, --kernel FILE or --bios FILE (or --restore FILE)")
     image = _load_image(args.image, args.raw)
     if args.tenant:
         from .build.manifest import pack_system
@@ -583,6 +585,76 @@ def cmd_run(args) -> int:
         image = pack_system(image, tenants)
     m = _make_machine(args)
     m.load(image)
+    _push_input(m, args)
+    if args.snapshot_at:
+        _snapshot_when(m, args, *args.snapshot_at)
+    return _run(m, args)
+
+
+def _boot(args) -> int:
+    """--kernel / --bios / --dumpdtb: place the images and the device tree as QEMU's virt does
+    (emu/loader/linux.py), then run, or write the tree and stop."""
+    from .board import load_board
+    from .board.fdt import Initrd, build_fdt, check_fdt, patch_fdt
+    from .loader import linux
+    from .loader.image import Image, Segment
+
+    if args.restore or args.tenant or args.image:
+        what = "--restore" if args.restore else "--tenant" if args.tenant else f"IMAGE {args.image}"
+        raise EmuError(f"{what} cannot go with --kernel, --bios, --dtb or --dumpdtb (give the image as --kernel)")
+    if args.kernel and args.bios:
+        raise EmuError("--kernel with --bios needs fw_cfg to hand the kernel to the firmware, which the board lacks")
+    if (args.initrd or args.append is not None) and not args.kernel:
+        raise EmuError(f"{'--initrd' if args.initrd else '--append'} goes with --kernel, as QEMU's -kernel")
+    board = load_board(args.board)
+    if args.ram is not None:
+        board = board.with_ram_size(args.ram)
+    ram = (board.ram.base, board.ram.size)
+    user_dtb = None
+    if args.dtb:
+        user_dtb = linux.read_file(args.dtb, "--dtb")
+        check_fdt(user_dtb, f"--dtb {args.dtb}")
+
+    def tree(initrd: tuple[int, int] | None) -> bytes:
+        initrd = Initrd(*initrd) if initrd else None
+        if user_dtb is not None:
+            return patch_fdt(user_dtb, f"--dtb {args.dtb}", ram=ram, bootargs=args.append, initrd=initrd)
+        return build_fdt(board, start_el=args.el, bootargs=args.append, initrd=initrd).blob
+
+    # The tree's size does not depend on the initrd's addresses, only on there being one.
+    dtb_size = len(tree((0, 0) if args.initrd else None))
+    layout = None
+    if args.bios:
+        flash = board.memory.get("flash")
+        if flash is None:
+            raise EmuError(f"--bios: board {board.name} has no memory.flash to hold firmware")
+        layout = linux.place_bios(linux.read_file(args.bios, "--bios"), f"--bios {args.bios}",
+                                  (flash.base, flash.size), ram, dtb_size)
+    elif args.kernel:
+        data = linux.read_file(args.kernel, "--kernel")
+        if data[:4] == b"\x7fELF" or args.raw is not None:
+            if args.initrd:
+                raise EmuError("--initrd needs a Linux Image as --kernel, not an ELF or raw program")
+            layout = linux.place_executable(_load_image(args.kernel, args.raw), ram, dtb_size)
+        else:
+            initrd = linux.read_file(args.initrd, "--initrd") if args.initrd else None
+            layout = linux.place_linux(linux.gunzip(data, f"--kernel {args.kernel}"), Path(args.kernel).name, ram,
+                                       initrd, Path(args.initrd).name if args.initrd else "initrd", dtb_size)
+    blob = tree(layout.initrd if layout else None)
+    if args.dumpdtb:
+        with open(args.dumpdtb, "wb") as f:
+            f.write(blob)
+        _say(f"emu: device tree written to {args.dumpdtb}")
+        return 0
+    if layout is None:
+        raise EmuError("run: --dtb needs --kernel FILE or --bios FILE")
+    if layout.dtb_addr is not None:
+        layout.images.append(Image("dtb", layout.dtb_addr, [Segment(layout.dtb_addr, blob, len(blob), "r")]))
+    linux.check_disjoint(layout.images)
+    m = _make_machine(args)
+    for image in layout.images:
+        m.load(image)
+    m.boot_registers = layout.registers
     _push_input(m, args)
     if args.snapshot_at:
         _snapshot_when(m, args, *args.snapshot_at)
@@ -769,7 +841,18 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--snapshot-at", nargs=2, metavar=("INSNS|REGEX", "FILE"), default=None,
                    help="save a snapshot after INSNS instructions, or when the console matches REGEX")
     r.add_argument("--restore", default=None, metavar="FILE", help="start from a snapshot instead of IMAGE")
-    r.add_argument("--raw", type=_int, default=None, metavar="ADDR", help="IMAGE is a raw binary loaded at ADDR")
+    r.add_argument("--raw", type=_int, default=None, metavar="ADDR",
+                   help="IMAGE (or --kernel) is a raw binary loaded at ADDR")
+    r.add_argument("--kernel", default=None, metavar="FILE",
+                   help="boot as qemu -kernel: an arm64 Linux Image (x0 = the device tree), or an ELF")
+    r.add_argument("--initrd", default=None, metavar="FILE", help="initial ramdisk for --kernel, as qemu -initrd")
+    r.add_argument("--append", default=None, metavar="TEXT", help="kernel command line (/chosen bootargs)")
+    r.add_argument("--dtb", default=None, metavar="FILE",
+                   help="pass this device tree instead of the board's (memory and /chosen set in it)")
+    r.add_argument("--dumpdtb", default=None, metavar="FILE",
+                   help="write the device tree the guest would get and exit, as qemu -M dumpdtb=")
+    r.add_argument("--bios", default=None, metavar="FILE",
+                   help="firmware (raw) at flash address 0, started there; the device tree at RAM base")
     r.add_argument("--tenant", action="append", default=[], metavar="ELF",
                    help="run IMAGE as the hypervisor with this tenant (repeatable)")
     r.add_argument("--tenant-memory", type=_size, default=2 << 20, metavar="SIZE",

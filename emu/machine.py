@@ -176,6 +176,10 @@ class GuestStopped(Exception):
 
 
 class Machine:
+    #: x0-x3 at the entry, as a boot loader hands them over (a Linux Image: x0 = the device
+    #: tree, emu/loader/linux.py); None leaves them at reset.
+    boot_registers: tuple[int, int, int, int] | None = None
+
     def __init__(self, board: Board | str = "virt", *, ram_size: int | None = None,
                  console: Console | None = None, log: TextIO | None = None, time_mode: str = "deterministic",
                  start_el: int = 2, semihosting: SemihostingConfig | None = None):
@@ -614,6 +618,9 @@ class Machine:
             self.cpu.reset_to_el2(self.entry)
         else:
             self.cpu.reset_to_el1(self.entry)
+        for reg, value in zip((UC_ARM64_REG_X0, UC_ARM64_REG_X1, UC_ARM64_REG_X2, UC_ARM64_REG_X3),
+                              self.boot_registers or ()):
+            self.uc.reg_write(reg, value)
         self._started = True
 
     def run(self, max_insns: int | None = None, pause_at_limit: bool = False,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import os
+import struct
 import sys
 import textwrap
 from pathlib import Path
@@ -52,6 +53,54 @@ def dtc() -> str:
             pytest.fail("dtc is required here (install Debian's device-tree-compiler)")
         pytest.skip("dtc not installed: reading the device tree with it needs Debian's device-tree-compiler")
     return path
+
+
+# Prints the first word at x0 (the FDT magic, d00dfeed) in hex and whether x1-x3 were zero,
+# on the PL011, then powers off by PSCI SYSTEM_OFF through the EL2 conduit (SMC).
+GUEST = """
+    orr x7, x1, x2
+    orr x7, x7, x3
+    ldr w1, [x0]
+    rev w1, w1
+    movz x2, #0x0900, lsl #16
+    mov x3, #28
+digit:
+    lsr w4, w1, w3
+    and w4, w4, #0xf
+    add w5, w4, #0x30
+    add w6, w4, #0x57
+    cmp w4, #10
+    csel w4, w5, w6, lo
+    strb w4, [x2]
+    subs x3, x3, #4
+    b.ge digit
+    mov w4, #0x20
+    strb w4, [x2]
+    mov w4, #0x5a
+    cbz x7, zero
+    mov w4, #0x4e
+zero:
+    strb w4, [x2]
+    mov w4, #0x0a
+    strb w4, [x2]
+    movz w0, #0x0008
+    movk w0, #0x8400, lsl #16
+    smc #0
+"""
+
+
+def arm64_image(text_offset: int = 0, image_size: int | None = None, code: str = GUEST) -> bytes:
+    """A tiny arm64 Linux Image running ``code``: the 64-byte header (Documentation/arch/arm64/
+    booting.rst) with code0 branching past it."""
+    from keystone import KS_ARCH_ARM64, KS_MODE_LITTLE_ENDIAN, Ks
+
+    body = bytes(Ks(KS_ARCH_ARM64, KS_MODE_LITTLE_ENDIAN).asm(code, 0x40)[0])
+    size = 0x40 + len(body) if image_size is None else image_size
+    header = struct.pack("<IIQQQQQQ4sI", 0x14000010, 0xD503201F, text_offset, size, 0xA, 0, 0, 0,
+                         b"ARM\x64", 0)   # code0 = b +0x40, code1 = nop, flags: LE, 4 KiB pages
+    assert len(header) == 0x40
+    return header + body
+
 
 
 def boot(image_path_or_image, max_insns: int | None = None, trace: set[str] | None = None, start_el: int = 2,
