@@ -316,8 +316,8 @@ class Machine:
         The first image loaded gives the entry point."""
         from .loader.raw import check_placement
 
-        check_placement(image, {("RAM" if name == "ram" else name): (r.base, r.size)
-                                for name, r in self.board.memory.items()})
+        regions = {("RAM" if name == "ram" else name): (r.base, r.size) for name, r in self.board.memory.items()}
+        check_placement(image, {"RAM": regions.pop("RAM"), **regions} if "RAM" in regions else regions)
         for seg in image.segments:
             data = seg.data + bytes(seg.memsz - len(seg.data))
             self.uc.mem_write(seg.addr, data)
