@@ -234,6 +234,7 @@ class Machine:
 
         self.mmio = MmioBus(uc, lambda va: self.read_virtual(va, 4))
         self.devices: dict[str, object] = {}
+        self.timed_devices: list = []
         self.irq_lines: dict[int, IrqLine] = {}
         self.gic = None
         if self.board.interrupt_controller is not None:
@@ -307,6 +308,8 @@ class Machine:
             self._connect_irq(spec.irq, line)
         dev = factory(spec, line, self)
         self.devices[spec.name] = dev
+        if hasattr(dev, "next_deadline"):
+            self.timed_devices.append(dev)  # a device that keeps time (an RTC alarm) wakes the run loop too
         self.mmio.map(spec.base, spec.size, dev)
 
     # -- images ---------------------------------------------------------------------------------
@@ -556,9 +559,20 @@ class Machine:
             return max(1, int(self.clock.seconds_until(deadline) * 1e6))
         return 0
 
+    def _update_timers(self) -> None:
+        """Bring every timer's outputs up to the counter: the generic timers and any device
+        that keeps time."""
+        self.timer.update()
+        for dev in self.timed_devices:
+            dev.update()
+
     def _next_deadline(self) -> int | None:
         """The earliest counter value something waits for: a timer, or the run's time limit."""
         deadline = self.timer.next_deadline()
+        for dev in self.timed_devices:
+            at = dev.next_deadline()
+            if at is not None:
+                deadline = at if deadline is None else min(deadline, at)
         if self._time_limit is not None:
             deadline = self._time_limit if deadline is None else min(deadline, self._time_limit)
         return deadline
@@ -647,7 +661,7 @@ class Machine:
                 if self._pause_request is not None:
                     self._result = RunResult(None, self._pause_request)
                     break
-                self.timer.update()
+                self._update_timers()
                 if self.cpu.interrupt_pending:
                     self.cpu.deliver_interrupts()
                 pc = self.cpu.pc
@@ -684,7 +698,7 @@ class Machine:
                     raise err
                 if self._result is not None:
                     break
-                self.timer.update()
+                self._update_timers()
                 pc = self.cpu.pc
                 if self._irq_stop:
                     self._irq_stop = False

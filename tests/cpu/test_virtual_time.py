@@ -67,3 +67,46 @@ def test_unknown_time_mode_is_refused():
 
     with pytest.raises(ValueError):
         Machine(time_mode="sundial")
+
+
+def test_an_rtc_alarm_wakes_wfi_and_time_skips_to_it(asm_image):
+    # The PL031's match interrupt is the only thing that can end this WFI: the run loop must
+    # know its deadline as it knows the generic timers', skip virtual time to it and wake.
+    img = asm_image("""
+    .include "board.inc"
+    .include "smccc.inc"
+_start:
+    ldr     x1, =0x08000000                 // GICD
+    mov     w0, #1
+    str     w0, [x1]                        // GICD_CTLR: forward interrupts
+    mov     w0, #(1 << 2)
+    str     w0, [x1, #0x104]                // GICD_ISENABLER1: INTID 34 (the RTC)
+    mov     w0, #1
+    add     x2, x1, #0x800
+    strb    w0, [x2, #34]                   // GICD_ITARGETSR: to CPU 0
+    ldr     x1, =0x08010000                 // GICC
+    mov     w0, #0xff
+    str     w0, [x1, #4]                    // GICC_PMR: everything
+    mov     w0, #1
+    str     w0, [x1]                        // GICC_CTLR
+    ldr     x1, =0x09010000                 // PL031
+    ldr     w19, [x1]                       // RTCDR
+    add     w0, w19, #2
+    str     w0, [x1, #4]                    // RTCMR: two seconds from now
+    mov     w0, #1
+    str     w0, [x1, #0x10]                 // RTCIMSC: match interrupt on
+    wfi
+    ldr     w20, [x1]                       // RTCDR after the wait
+    ldr     w21, [x1, #0x14]                // RTCRIS
+    sub     w0, w20, w19                    // seconds that passed: 2
+    add     w0, w0, w21, lsl #4             // + 16 when the match is latched
+    adr     x1, exit_block
+    str     x0, [x1, #8]
+    mov     w0, #SEMIHOST_SYS_EXIT
+    hlt     #0xf000
+    .balign 8
+exit_block:
+    .quad   ADP_Stopped_ApplicationExit, 0
+""", name="rtc_alarm")
+    _, result, _ = boot(img, max_insns=100_000)
+    assert result.diagnostic is None and result.exit_code == 2 + 16, result
