@@ -1,0 +1,182 @@
+"""Stock U-Boot (Debian's u-boot-qemu, qemu_arm64) booted with ``emu run --bios``, as
+``qemu-system-aarch64 -M virt -bios u-boot.bin`` boots it: to the ``=>`` prompt, a few
+commands typed on the console, then ``poweroff`` (PSCI SYSTEM_OFF by SMC at EL2) ends the run.
+The second test types the same commands on QEMU and compares the transcripts line by line."""
+
+from __future__ import annotations
+
+import os
+import re
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+UBOOT = Path("/usr/lib/u-boot/qemu_arm64/u-boot.bin")
+
+# U-Boot 2023.01's `fdt print` needs a working tree: `fdt addr` points it at the control tree,
+# the one the board passed at RAM base (relocated by U-Boot), so /chosen is the board's.
+COMMANDS = ["version", "bdinfo", "fdt addr $fdtcontroladdr", "fdt print /chosen", "poweroff"]
+MAX_INSNS = 400_000_000   # about 150 M to the prompt, all commands and poweroff
+
+AUTOBOOT = "Hit any key to stop autoboot:"
+
+# Lines that differ from QEMU because our board or its device tree differs from QEMU's virt
+# (prefix of the line after '\r' is dropped -> why). Each is checked to still differ, so the
+# list stays true when the board changes.
+KNOWN_DIFFERENCES = {
+    # QEMU's tree also has flash@0 (two CFI banks), fw-cfg@9020000 and gpio-keys (poweroff key),
+    # pmu, platform-bus and cpus/cpu-map; U-Boot binds drivers to some of them.
+    "Core:": "U-Boot binds more devices to QEMU's larger tree (47 devices, 13 uclasses vs 44, 10)",
+    "Early malloc usage:": "more devices bound before relocation on QEMU's tree",
+    # The board has no CFI flash: --bios puts the firmware in a flat region at 0.
+    "Flash:": "no CFI flash on our board (QEMU: 64 MiB)",
+    "flashsize": "no CFI flash on our board (QEMU: 0x4000000)",
+    # QEMU's tree is left at its 1 MiB allocation (totalsize 0x100000); ours is packed (a few
+    # KiB). U-Boot copies the tree below its relocated code, reserving totalsize, so every
+    # address below that moves with it.
+    "fdt_size": "QEMU's tree is 1 MiB (unpacked), ours is packed",
+    "fdt_blob": "follows fdt_size",
+    "new_fdt": "follows fdt_size",
+    " reserved[0]": "follows fdt_size",
+    " reserved[1]": "follows fdt_size",
+    "irq_sp": "follows fdt_size",
+    "sp start": "follows fdt_size",
+    "Working FDT set to": "follows fdt_size",
+    # QEMU fills these with random bytes on every boot (-M virt,dtb-randomness=on, its
+    # default); our board gives no seed.
+    "\trng-seed": "QEMU's /chosen has a random rng-seed; ours has none",
+    "\tkaslr-seed": "QEMU's /chosen has a random kaslr-seed; ours has none",
+}
+
+
+@pytest.fixture(scope="session")
+def uboot() -> Path:
+    """Debian's U-Boot for QEMU's arm64 virt board. In CI (EMU_REQUIRE_QEMU or CI set) a
+    missing package fails the tests instead of skipping them."""
+    if not UBOOT.is_file():
+        if os.environ.get("EMU_REQUIRE_QEMU") or os.environ.get("CI"):
+            pytest.fail(f"{UBOOT} is required here (install Debian's u-boot-qemu)")
+        pytest.skip(f"{UBOOT} not found: the stock U-Boot test needs Debian's u-boot-qemu")
+    return UBOOT
+
+
+def run_emu(uboot: Path) -> tuple[subprocess.CompletedProcess, str]:
+    """Boot U-Boot on emu with the commands queued as input. The first byte is the key that
+    stops the autoboot countdown (U-Boot consumes it without echo)."""
+    text = "\n" + "".join(c + "\n" for c in COMMANDS)
+    p = subprocess.run([sys.executable, "-m", "emu", "run", "--bios", str(uboot), "--max-insns", str(MAX_INSNS),
+                        "--input", text.replace("\n", "\\n")],
+                       cwd=ROOT, capture_output=True, timeout=300, stdin=subprocess.DEVNULL)
+    return p, p.stdout.decode(errors="replace")
+
+
+def run_qemu_uboot(qemu: str, uboot: Path, timeout: float = 30.0) -> tuple[int | None, str]:
+    """Boot U-Boot on QEMU with its UART on a Unix socket, typing each command only after the
+    prompt: QEMU's PL011 takes bytes as soon as they arrive, before U-Boot is listening."""
+    with tempfile.TemporaryDirectory() as td:
+        sock_path = os.path.join(td, "uart")
+        proc = subprocess.Popen(
+            [qemu, "-M", "virt,virtualization=on,gic-version=2", "-cpu", "cortex-a53", "-m", "1G", "-nic", "none",
+             "-display", "none", "-monitor", "none", "-no-reboot",
+             "-serial", f"unix:{sock_path},server=on,wait=on", "-bios", str(uboot)],
+            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        try:
+            deadline = time.monotonic() + timeout
+            s = socket.socket(socket.AF_UNIX)
+            while True:
+                try:
+                    s.connect(sock_path)
+                    break
+                except OSError:
+                    if time.monotonic() > deadline or proc.poll() is not None:
+                        raise AssertionError(f"QEMU did not open its serial socket: {proc.stderr.read()!r}")
+                    time.sleep(0.02)
+            buf = bytearray()
+
+            def until(pattern: bytes, start: int) -> int:
+                while True:
+                    m = re.compile(pattern).search(buf, start)
+                    if m:
+                        return m.end()
+                    s.settimeout(max(0.01, deadline - time.monotonic()))
+                    try:
+                        data = s.recv(4096)
+                    except socket.timeout:
+                        data = b""
+                    if not data:
+                        raise AssertionError(f"QEMU: no {pattern!r} before the end; console:\n"
+                                             + buf.decode(errors="replace"))
+                    buf.extend(data)
+
+            pos = until(AUTOBOOT.encode(), 0)
+            s.sendall(b"\n")
+            for c in COMMANDS:
+                pos = until(rb"=> ", pos)
+                s.sendall(c.encode() + b"\n")
+            s.settimeout(max(0.01, deadline - time.monotonic()))
+            try:
+                while data := s.recv(4096):
+                    buf.extend(data)
+            except (socket.timeout, OSError):
+                pass
+            s.close()
+            code = proc.wait(timeout=max(0.01, deadline - time.monotonic()))
+        except subprocess.TimeoutExpired:
+            code = None
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait()
+            proc.stderr.close()
+    return code, buf.decode(errors="replace")
+
+
+def lines(transcript: str) -> list[str]:
+    return transcript.replace("\r", "").split("\n")
+
+
+def agreed(transcript: str) -> list[str]:
+    """The lines both machines must print alike: all but the autoboot line (when the key
+    arrives is timing: queued before the countdown, U-Boot prints "\\b\\b\\b 0" and no space;
+    typed during it, "\\b\\b\\b 0 ") and the known differences."""
+    return [ln for ln in lines(transcript)
+            if not ln.startswith(AUTOBOOT) and not ln.startswith(tuple(KNOWN_DIFFERENCES))]
+
+
+def check_session(transcript: str) -> None:
+    """What every run of the commands must print, on either machine."""
+    out = lines(transcript)
+    assert any(ln.startswith(AUTOBOOT) for ln in out)
+    assert re.search(r"^=> version\nU-Boot 20\d\d\.\d\d\S* \(.*\)\n\n.*gcc", "\n".join(out), re.M)
+    for want in ["=> bdinfo", "-> start    = 0x0000000040000000", "-> size     = 0x0000000040000000",
+                 "relocaddr   = 0x000000007fef7000", "=> fdt print /chosen", "chosen {",
+                 '\tstdout-path = "/pl011@9000000";', "=> poweroff", "poweroff ..."]:
+        assert want in out, f"missing line {want!r}"
+    assert not any("Unknown command" in ln or "Aborting" in ln for ln in out)
+
+
+def test_uboot_boots_to_prompt_and_powers_off(uboot):
+    p, transcript = run_emu(uboot)
+    assert p.returncode == 0, f"exit {p.returncode}: {p.stderr.decode(errors='replace')}\n{transcript}"
+    check_session(transcript)
+    assert transcript.endswith("poweroff ...\r\n")   # SYSTEM_OFF ends the run at once
+
+
+@pytest.mark.qemu
+def test_uboot_transcript_matches_qemu(uboot, qemu):
+    p, ours = run_emu(uboot)
+    assert p.returncode == 0, f"exit {p.returncode}: {p.stderr.decode(errors='replace')}\n{ours}"
+    code, ref = run_qemu_uboot(qemu, uboot)
+    assert code == 0, f"QEMU exit {code}; console:\n{ref}"
+    check_session(ref)
+    assert agreed(ours) == agreed(ref)
+    for prefix, why in KNOWN_DIFFERENCES.items():
+        a = [ln for ln in lines(ours) if ln.startswith(prefix)]
+        b = [ln for ln in lines(ref) if ln.startswith(prefix)]
+        assert a != b, f"{prefix!r} now matches QEMU ({why}): drop it from KNOWN_DIFFERENCES"
