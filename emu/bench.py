@@ -10,7 +10,10 @@ from __future__ import annotations
 import argparse
 import io
 import os
+import re
+import socket
 import struct
+import subprocess
 import sys
 import tempfile
 import time
@@ -95,6 +98,94 @@ def time_qemu(image: Image, tmp: Path) -> float:
     return run.seconds
 
 
+UBOOT = Path("/usr/lib/u-boot/qemu_arm64/u-boot.bin")   # Debian's u-boot-qemu
+AUTOBOOT = b"Hit any key to stop autoboot:"
+
+
+def qemu_uboot_session(qemu: str, bios: str | Path, commands: list[str], timeout: float = 30.0
+                       ) -> tuple[int | None, str, float]:
+    """Boot ``bios`` (U-Boot) on QEMU's virt with its UART on a Unix socket, stop the autoboot
+    with a key, type each command after a ``=> `` prompt, and read the console to QEMU's exit.
+    QEMU's PL011 takes bytes as soon as they arrive, before U-Boot listens, so nothing is sent
+    early. Returns (exit code or None when killed, transcript, seconds from launch to exit)."""
+    t0 = time.perf_counter()
+    with tempfile.TemporaryDirectory() as td:
+        sock_path = os.path.join(td, "uart")
+        proc = subprocess.Popen(
+            [qemu, "-M", "virt,virtualization=on,gic-version=2", "-cpu", "cortex-a53", "-m", "1G", "-nic", "none",
+             "-display", "none", "-monitor", "none", "-no-reboot",
+             "-serial", f"unix:{sock_path},server=on,wait=on", "-bios", str(bios)],
+            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        deadline = time.monotonic() + timeout
+        buf = bytearray()
+        s = socket.socket(socket.AF_UNIX)
+        try:
+            while True:
+                try:
+                    s.connect(sock_path)
+                    break
+                except OSError:
+                    if time.monotonic() > deadline or proc.poll() is not None:
+                        raise EmuError(f"QEMU did not open its serial socket: {proc.stderr.read()!r}")
+                    time.sleep(0.01)
+
+            def until(pattern: bytes, start: int) -> int:
+                while not (m := re.compile(pattern).search(buf, start)):
+                    s.settimeout(max(0.01, deadline - time.monotonic()))
+                    try:
+                        data = s.recv(4096)
+                    except socket.timeout:
+                        data = b""
+                    if not data:
+                        raise EmuError(f"QEMU: no {pattern!r} on the console:\n" + buf.decode(errors="replace"))
+                    buf.extend(data)
+                return m.end()
+
+            pos = until(re.escape(AUTOBOOT), 0)
+            s.sendall(b"\n")
+            for c in commands:
+                pos = until(rb"=> ", pos)
+                s.sendall(c.encode() + b"\n")
+            s.settimeout(max(0.01, deadline - time.monotonic()))
+            try:
+                while data := s.recv(4096):
+                    buf.extend(data)
+            except OSError:
+                pass
+            code: int | None = proc.wait(timeout=max(0.01, deadline - time.monotonic()))
+        except subprocess.TimeoutExpired:
+            code = None
+        finally:
+            s.close()
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait()
+            proc.stderr.close()
+    return code, buf.decode(errors="replace"), time.perf_counter() - t0
+
+
+def time_uboot_ours(bios: Path, time_mode: str = "deterministic") -> float:
+    """``emu run --bios`` from launch to exit: U-Boot to its prompt, then ``poweroff``. The
+    first input byte stops the autoboot countdown."""
+    t0 = time.perf_counter()
+    p = subprocess.run([sys.executable, "-m", "emu", "run", "--bios", str(bios), "--time", time_mode,
+                        "--max-insns", "200000000", "--input", "\\npoweroff\\n"],
+                       capture_output=True, stdin=subprocess.DEVNULL, timeout=300)
+    dt = time.perf_counter() - t0
+    if p.returncode != 0 or b"=> poweroff" not in p.stdout:
+        raise EmuError(f"U-Boot failed on emu: exit {p.returncode} {p.stderr.decode(errors='replace')}")
+    return dt
+
+
+def time_uboot_qemu(bios: Path) -> float:
+    from .reference import qemu_path
+
+    code, out, dt = qemu_uboot_session(qemu_path() or "qemu-system-aarch64", bios, ["poweroff"], timeout=60)
+    if code != 0:
+        raise EmuError(f"U-Boot failed on QEMU: exit {code}\n{out}")
+    return dt
+
+
 def per_iteration(timer, case: Case, images, n: int, repeat: int) -> float:
     """Seconds per iteration: (min t(N) - min t(1)) / (N - 1) over ``repeat`` runs of each.
 
@@ -114,7 +205,7 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="emu bench", description=__doc__.splitlines()[0])
     ap.add_argument("--scale", type=float, default=1.0, help="multiply iteration counts (default 1)")
     ap.add_argument("--repeat", type=int, default=3, help="runs per figure; the best is kept")
-    ap.add_argument("--cases", default=",".join(c.name for c in CASES))
+    ap.add_argument("--cases", default=",".join([c.name for c in CASES] + ["uboot"]))
     args = ap.parse_args(argv)
 
     root = project_root()
@@ -139,7 +230,23 @@ def main(argv: list[str] | None = None) -> int:
             ref = per_iteration(lambda im: time_qemu(im, Path(td)), case, images, n_qemu, args.repeat) if have_qemu else None
             rows.append((case, ours, ref))
             _print_row(case, ours, ref)
+    if "uboot" in wanted:
+        _uboot_row(args.repeat, have_qemu)
     return 0
+
+
+def _uboot_row(repeat: int, have_qemu: bool) -> None:
+    """Stock U-Boot to its prompt and poweroff, whole process on each side (start-up included):
+    not a per-iteration figure, so it is timed whole, best of ``repeat``."""
+    unit = "U-Boot to its prompt + poweroff, launch to exit (s)"
+    if not UBOOT.is_file():
+        print(f"{unit:<52} skipped: {UBOOT} missing (Debian's u-boot-qemu)")
+        return
+    ours = min(time_uboot_ours(UBOOT) for _ in range(repeat))
+    ref = min(time_uboot_qemu(UBOOT) for _ in range(repeat)) if have_qemu else None
+    ratio = f"{ours / ref:.2f}x QEMU's time" if ref else "-"
+    print(f"{unit:<52} emu {ours:9.3f}   qemu {ref if ref is None else f'{ref:9.3f}'}   {ratio}")
+    sys.stdout.flush()
 
 
 def _print_row(case: Case, ours: float, ref: float | None) -> None:
