@@ -6,11 +6,20 @@ into (the idea of Hafnium's manifest: partitions are data, not code)::
     hypervisor = "hyp"          # image name from images.toml
     quantum_us = 2000           # optional time slice in microseconds; 0 or absent: cooperative
     [[tenant]]
-    name = "hello"              # console tag: 1..15 of A-Z a-z 0-9 _ . -
+    name = "hello"              # console tag: 1..31 of A-Z a-z 0-9 _ . -
     image = "hello"             # image name from images.toml, linked at TENANT_IPA_BASE
+    # image = "out/app.elf"     # or a prebuilt file (see below)
+    # raw = 0x40000000          # with a file image: a raw binary, loaded and entered at this IPA
     memory = 0x200000           # bytes of RAM: a multiple of 2 MiB, at most TENANT_PA_STRIDE
     # pa = 0x41000000           # optional; default TENANT_PA_BASE + index * TENANT_PA_STRIDE
     # irqs = [48, 49]           # optional SPIs (INTID 32..95) the tenant owns, each at most one tenant's
+
+**Prebuilt tenants.** An ``image`` that contains ``/`` or ends in ``.elf`` or ``.bin`` is a file,
+not an image name: any toolchain's output. It is looked for relative to the manifest's
+directory, then to the project root (the directory with images.toml). It is read as an ELF
+linked at TENANT_IPA_BASE (0x4000_0000: every segment inside the tenant's IPA window, the
+entry in the image), unless ``raw = IPA`` is given: then it is a raw binary loaded and entered
+at that IPA, as ``emu run --raw`` does. A ``.bin`` file needs ``raw``.
 
 What the hypervisor can enforce (``manifest_validate`` in hyp_manifest.inc checks it again at
 boot) is refused here already, so that a bad manifest fails the build rather than the run:
@@ -53,8 +62,7 @@ from emu.errors import EmuError
 from emu.loader.image import Image, Segment, SymbolTable
 
 SZ_2M = 2 << 20
-NAME_FIELD_BYTES = 16  # MT_NAME: 16 bytes, NUL-padded (manifest.inc)
-MANIFEST_VERSION = 1   # MF_VERSION (manifest.inc: "u32, = 1")
+NAME_FIELD_BYTES = 32  # MT_NAME_SIZE: the name and its NUL padding (manifest.inc, checked when packing)
 CNTFRQ_HZ = 62_500_000  # the counter frequency of the board (QEMU virt): MF_QUANTUM is in its ticks
 SPI_FIRST = 32          # MT_SPIS bit n is INTID SPI_FIRST + n ...
 SPI_COUNT = 64          # ... for n < 64 (a u64)
@@ -64,14 +72,18 @@ BOARD = "virt"          # the board the firmware is built for (firmware/include/
 #: A tenant name is its console tag, ``[name]``: letters, digits and ``_ . -`` only, so that no
 #: name can close the tag early, start a line or carry a terminal escape.
 TENANT_NAME = re.compile(rf"[A-Za-z0-9_.-]{{1,{NAME_FIELD_BYTES - 1}}}")
-_NAME_RULE = f"1 to {NAME_FIELD_BYTES - 1} of A-Z a-z 0-9 _ . -"
+TENANT_NAME_MAX = NAME_FIELD_BYTES - 1
+_NAME_RULE = f"1 to {TENANT_NAME_MAX} of A-Z a-z 0-9 _ . -"
+#: An ``image`` that names a file rather than an image of images.toml.
+IMAGE_FILE_SUFFIXES = (".elf", ".bin")
 
 MANIFEST_SCHEMA = Table({
     "hypervisor": Str(pattern=r"\S+", what="an image name", max_len=100),
     "quantum_us": Int(0, QUANTUM_US_MAX),
     "tenant": ArrayOf(Table({
         "name": Str(pattern=TENANT_NAME.pattern, what=_NAME_RULE),
-        "image": Str(pattern=r"\S+", what="an image name", max_len=100),
+        "image": Str(pattern=r"\S+", what="an image name or file", max_len=4096),
+        "raw": Int(0, (1 << 64) - 1, hex=True),
         "memory": Int(hex=True),
         "pa": Int(hex=True),
         "irqs": ArrayOf(Int(), SPI_COUNT),
@@ -83,6 +95,76 @@ MANIFEST_SCHEMA = Table({
 def firmware_board() -> Board:
     """The board the firmware is built for, whose RAM and device SPIs a manifest must respect."""
     return load_board(BOARD)
+
+
+def is_image_file(image: str) -> bool:
+    """Whether a manifest's ``image`` names a prebuilt file (``/`` in it, or ``.elf``/``.bin``)."""
+    return "/" in image or image.endswith(IMAGE_FILE_SUFFIXES)
+
+
+def load_tenant_file(path: Path | str, raw: int | None = None) -> Image:
+    """A prebuilt tenant image: an ELF, or with ``raw`` a raw binary loaded and entered there."""
+    from emu.loader.elf import load_elf
+    from emu.loader.raw import load_raw
+
+    return load_raw(path, raw) if raw is not None else load_elf(path)
+
+
+def unique_tenant_names(requested: list[tuple[str | None, str]]) -> list[str]:
+    """Names for tenants given as ``(name or None, file)``, e.g. by ``emu run --tenant [NAME=]FILE``.
+
+    A given name is kept; a missing one is the file's stem, and a stem already taken (the same
+    file twice, or two files of one stem) gets ``.1``, ``.2``... : ``counter``, ``counter.1``.
+    Every name must be a console tag (:data:`TENANT_NAME`); one line says which is not.
+    """
+    names: list[str | None] = []
+    taken: set[str] = set()
+    for name, file in requested:
+        if name is not None:
+            _check_name(name, f"--tenant {name}={file}")
+            if name in taken:
+                raise EmuError(f"--tenant {name}={file}: name {name!r} is given to two tenants")
+            taken.add(name)
+        names.append(name)
+    for i, ((name, file), given) in enumerate(zip(requested, names)):
+        if given is not None:
+            continue
+        stem = Path(file).stem
+        _check_name(stem, f"--tenant {file}", hint=True)
+        name, n = stem, 0
+        while name in taken:
+            n += 1
+            name = f"{stem}.{n}"
+        _check_name(name, f"--tenant {file}", hint=True)
+        taken.add(name)
+        names[i] = name
+    return names
+
+
+def _check_name(name: str, where: str, hint: bool = False) -> None:
+    how = "; give one as NAME=FILE" if hint else ""
+    if len(name) > TENANT_NAME_MAX:
+        raise EmuError(f"{where}: tenant name {show(name)} is {len(name)} characters; at most "
+                       f"{TENANT_NAME_MAX}{how}")
+    if not TENANT_NAME.fullmatch(name):
+        raise EmuError(f"{where}: tenant name {show(name)} is not {_NAME_RULE}{how}")
+
+
+def parse_time_slice(text: str) -> int:
+    """``--time-slice``: a duration with a unit (``2ms``, ``500us``, ``1s``; ``0`` alone for
+    cooperative scheduling) as the manifest's quantum_us, in whole microseconds."""
+    m = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*(us|ms|s)?\s*", text)
+    if not m or m.group(2) is None and float(m.group(1)) != 0:
+        raise EmuError(f"--time-slice {text!r}: give a duration with a unit: 2ms, 500us, 1s (or 0: cooperative)")
+    scale = {"us": 1, "ms": 1000, "s": 1_000_000, None: 1}[m.group(2)]
+    from fractions import Fraction
+
+    us = Fraction(m.group(1)) * scale
+    if us.denominator != 1:
+        raise EmuError(f"--time-slice {text!r}: not a whole number of microseconds")
+    if us > QUANTUM_US_MAX:
+        raise EmuError(f"--time-slice {text!r}: at most {QUANTUM_US_MAX // 1_000_000} s (quantum_us {QUANTUM_US_MAX})")
+    return int(us)
 
 
 def quantum_ticks(quantum_us: int) -> int:
@@ -104,6 +186,13 @@ class TenantSpec:
     memory: int
     pa: int | None = None
     irqs: tuple[int, ...] = ()
+    file: Path | None = None   # a prebuilt image (``image`` names a file), found
+    raw: int | None = None     # ... and read as a raw binary loaded and entered at this IPA
+
+    def load_file(self) -> Image:
+        """The prebuilt image of a tenant whose ``image`` is a file."""
+        assert self.file is not None
+        return load_tenant_file(self.file, self.raw)
 
 
 @dataclass(frozen=True)
@@ -167,8 +256,10 @@ class SystemImage(Image):
 # Reading manifests
 
 def load_manifest(path: Path | str, images: Collection[str] | None = None,
-                  constants: Mapping[str, int] | None = None, board: Board | None = None) -> Manifest:
-    """Read and check a manifest; ``images`` (if given) are the image names that exist.
+                  constants: Mapping[str, int] | None = None, board: Board | None = None,
+                  root: Path | str | None = None) -> Manifest:
+    """Read and check a manifest; ``images`` (if given) are the image names that exist;
+    ``root`` (the project root) is the second place a tenant's image file is looked for.
 
     Every problem is an :class:`EmuError` of one line naming the file and the key or tenant.
     """
@@ -188,14 +279,34 @@ def load_manifest(path: Path | str, images: Collection[str] | None = None,
         where = f"{path}: tenant {entry['name']!r}"
         if any(t.name == entry["name"] for t in tenants):
             raise EmuError(f"{where}: name used by two tenants")
-        if images is not None and entry["image"] not in images:
+        file, raw = None, entry.get("raw")
+        if is_image_file(entry["image"]):
+            file = _find_image_file(entry["image"], path, root, where)
+            if raw is None and file.suffix == ".bin":
+                raise EmuError(f"{where}: image {show(entry['image'])} is a raw binary: give raw = the IPA "
+                               f"to load and enter it at (TENANT_IPA_BASE {_require(c, 'TENANT_IPA_BASE'):#x})")
+        elif raw is not None:
+            raise EmuError(f"{where}: raw goes with an image file (a path, .elf or .bin), not image name "
+                           f"{show(entry['image'])}")
+        elif images is not None and entry["image"] not in images:
             raise EmuError(f"{where}: image {show(entry['image'])} is not declared in images.toml")
         tenants.append(TenantSpec(entry["name"], entry["image"], entry["memory"], entry.get("pa"),
-                                  tuple(entry.get("irqs", ()))))
+                                  tuple(entry.get("irqs", ())), file, raw))
     board = board or firmware_board()
     _check_layout([(t.name, t.memory, t.pa) for t in tenants], c, str(path), board)
     _check_irqs([(t.name, t.irqs) for t in tenants], str(path), board)
     return Manifest(path=path, hypervisor=hyp, tenants=tuple(tenants), quantum_us=data.get("quantum_us", 0))
+
+
+def _find_image_file(image: str, manifest: Path, root: Path | str | None, where: str) -> Path:
+    """A tenant's image file: relative to the manifest's directory, then to the project root."""
+    places = [manifest.parent] + ([Path(root)] if root is not None else [])
+    for place in places:
+        candidate = place / image
+        if candidate.is_file():
+            return candidate
+    looked = " or ".join(str(p) for p in places) if not Path(image).is_absolute() else "that path"
+    raise EmuError(f"{where}: image file {show(image)} not found (looked in {looked})")
 
 
 def _require(c: Mapping[str, int], name: str) -> int:
@@ -275,9 +386,12 @@ def manifest_blob(placements: list[TenantPlacement], constants: Mapping[str, int
     """
     c = constants if constants is not None else firmware_constants()
     first, size = _require(c, "MF_TENANTS"), _require(c, "MF_TENANT_SIZE")
+    if _require(c, "MT_NAME_SIZE") != NAME_FIELD_BYTES:
+        raise EmuError(f"firmware MT_NAME_SIZE {_require(c, 'MT_NAME_SIZE')} is not the {NAME_FIELD_BYTES} "
+                       "bytes this packer writes")
     blob = bytearray(first + size * len(placements))
     struct.pack_into("<Q", blob, _require(c, "MF_MAGIC"), _require(c, "MANIFEST_MAGIC"))
-    struct.pack_into("<I", blob, _require(c, "MF_VERSION"), MANIFEST_VERSION)
+    struct.pack_into("<I", blob, _require(c, "MF_VERSION"), _require(c, "MANIFEST_VERSION"))
     struct.pack_into("<I", blob, _require(c, "MF_TENANT_COUNT"), len(placements))
     struct.pack_into("<Q", blob, _require(c, "MF_QUANTUM"), quantum)
     for t in placements:
@@ -330,7 +444,8 @@ def pack_system(hyp: Image, tenants: list[tuple], constants: Mapping[str, int] |
         for seg in image.segments:
             if seg.addr < ipa or seg.addr >= ipa + memory:
                 raise EmuError(f"{where}: segment {seg.addr:#x}-{seg.end - 1:#x} lies outside the "
-                               f"tenant's IPA window {ipa:#x}-{ipa + memory - 1:#x}")
+                               f"tenant's IPA window {ipa:#x}-{ipa + memory - 1:#x}: link it at "
+                               f"TENANT_IPA_BASE {ipa:#x}")
             if seg.end > ipa + memory:
                 raise EmuError(f"{where}: image needs {seg.end - ipa:#x} bytes but the tenant has "
                                f"memory {memory:#x}")
@@ -366,7 +481,8 @@ def pack_manifest(manifest: Manifest, images: Mapping[str, Image],
                   constants: Mapping[str, int] | None = None, name: str | None = None) -> SystemImage:
     """The system image a manifest describes, from its already assembled ``images`` by name."""
     return pack_system(images[manifest.hypervisor],
-                       [(t.name, images[t.image], t.memory, t.pa, t.irqs) for t in manifest.tenants],
+                       [(t.name, t.load_file() if t.file else images[t.image], t.memory, t.pa, t.irqs)
+                        for t in manifest.tenants],
                        constants, name=name or manifest.path.stem, quantum=manifest.quantum_ticks)
 
 

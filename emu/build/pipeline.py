@@ -175,11 +175,11 @@ def build_all(root: Path | str, out_dir: Path | str, names: list[str] | None = N
     parsed, broken = {}, []
     for stem in wanted_systems:
         try:
-            parsed[stem] = load_manifest(manifests[stem], specs, constants)
+            parsed[stem] = load_manifest(manifests[stem], specs, constants, root=root)
         except EmuError as exc:
             broken.append(exc)
     for m in parsed.values():
-        for image_name in [m.hypervisor] + [t.image for t in m.tenants]:
+        for image_name in [m.hypervisor] + [t.image for t in m.tenants if t.file is None]:
             if image_name not in wanted_images:
                 wanted_images.append(image_name)
 

@@ -44,19 +44,20 @@ def write(tmp_path: Path, text: str) -> Path:
 
 def test_blob_layout_matches_manifest_inc(tmp_path):
     # Offsets as the assembler computes them from manifest.inc, independently of constants.py.
-    names = ["MANIFEST_MAGIC", "MF_MAGIC", "MF_VERSION", "MF_TENANT_COUNT", "MF_TENANTS", "MF_TENANT_SIZE",
-             "MT_IPA_BASE", "MT_PA_BASE", "MT_SIZE", "MT_ENTRY", "MT_ID", "MT_FLAGS", "MT_NAME"]
+    names = ["MANIFEST_MAGIC", "MANIFEST_VERSION", "MF_MAGIC", "MF_VERSION", "MF_TENANT_COUNT", "MF_TENANTS",
+             "MF_TENANT_SIZE", "MT_IPA_BASE", "MT_PA_BASE", "MT_SIZE", "MT_ENTRY", "MT_ID", "MT_FLAGS", "MT_NAME",
+             "MT_NAME_SIZE", "MT_SPIS"]
     src = tmp_path / "offsets.s"
     src.write_text('.include "manifest.inc"\n' + "".join(f".quad {n}\n" for n in names))
     off = dict(zip(names, struct.unpack(f"<{len(names)}Q", assemble(src, 0, [INCLUDE]).segments[0].data)))
 
     placements = [TenantPlacement("hello", 0, IPA, 0x41000000, MiB2, IPA + 0x40),
-                  TenantPlacement("counter_long_15", 1, IPA, 0x42000000, 2 * MiB2, IPA)]
+                  TenantPlacement("counter_with_a_31_char_name_xyz", 1, IPA, 0x42000000, 2 * MiB2, IPA)]
     blob = manifest_blob(placements, C)
     assert len(blob) == off["MF_TENANTS"] + 2 * off["MF_TENANT_SIZE"]
     assert blob[off["MF_MAGIC"]:off["MF_MAGIC"] + 8] == b"MANIFST0"
     assert struct.unpack_from("<Q", blob, off["MF_MAGIC"])[0] == off["MANIFEST_MAGIC"]
-    assert struct.unpack_from("<I", blob, off["MF_VERSION"])[0] == 1
+    assert struct.unpack_from("<I", blob, off["MF_VERSION"])[0] == off["MANIFEST_VERSION"] == 2  # 32-byte names
     assert struct.unpack_from("<I", blob, off["MF_TENANT_COUNT"])[0] == 2
     for t in placements:
         rec = off["MF_TENANTS"] + t.index * off["MF_TENANT_SIZE"]
@@ -65,9 +66,10 @@ def test_blob_layout_matches_manifest_inc(tmp_path):
             assert struct.unpack_from("<Q", blob, rec + off[field])[0] == value
         assert struct.unpack_from("<I", blob, rec + off["MT_ID"])[0] == t.index
         assert struct.unpack_from("<I", blob, rec + off["MT_FLAGS"])[0] == 0
-        name = blob[rec + off["MT_NAME"]:rec + off["MT_NAME"] + 16]
-        assert name == t.name.encode().ljust(16, b"\0")
-        assert rec + off["MT_NAME"] + 16 <= rec + off["MF_TENANT_SIZE"]
+        assert off["MT_NAME_SIZE"] == 32
+        name = blob[rec + off["MT_NAME"]:rec + off["MT_NAME"] + 32]
+        assert name == t.name.encode().ljust(32, b"\0")
+        assert off["MT_NAME"] + 32 <= off["MT_SPIS"] and off["MT_SPIS"] + 8 <= off["MF_TENANT_SIZE"]
 
 
 # --- packing --------------------------------------------------------------------------------
@@ -165,7 +167,7 @@ def test_shipped_manifests_load():
     ('hypervisor = "hyp"\ncolour = 1\n[[tenant]]\nname="a"\nimage="hello"\nmemory=0x200000\n',
      "m.toml: colour: unknown key (expected: hypervisor, quantum_us, tenant)"),
     ('hypervisor = "hyp"\n[[tenant]]\nname="a"\nimage="hello"\nmemory=0x200000\ncores=2\n',
-     "m.toml: tenant[0].cores: unknown key (expected: name, image, memory, pa, irqs)"),
+     "m.toml: tenant[0].cores: unknown key (expected: name, image, raw, memory, pa, irqs)"),
     ('hypervisor = "hyp"\n[[tenant]]\nname="a"\nmemory=0x200000\n', "m.toml: tenant[0].image: missing"),
     ('hypervisor = "hyp"\n[[tenant]]\nname="a"\nimage="nosuch"\nmemory=0x200000\n',
      "tenant 'a': image 'nosuch' is not declared in images.toml"),
@@ -175,17 +177,17 @@ def test_shipped_manifests_load():
      "tenant 'a': memory 0x300000 is not a positive multiple of 2 MiB"),
     ('hypervisor = "hyp"\n[[tenant]]\nname="a"\nimage="hello"\nmemory=0x2000000\n',
      "tenant 'a': memory 0x2000000 exceeds TENANT_PA_STRIDE"),
-    ('hypervisor = "hyp"\n[[tenant]]\nname="a_name_of_16_chr"\nimage="hello"\nmemory=0x200000\n',
-     "m.toml: tenant[0].name: 'a_name_of_16_chr' is not 1 to 15 of A-Z a-z 0-9 _ . -"),
+    ('hypervisor = "hyp"\n[[tenant]]\nname="a_name_of_32_characters_exactly_"\nimage="hello"\nmemory=0x200000\n',
+     "m.toml: tenant[0].name: 'a_name_of_32_characters_exactly_' is not 1 to 31 of A-Z a-z 0-9 _ . -"),
     ('hypervisor = "hyp"\n[[tenant]]\nname="two words"\nimage="hello"\nmemory=0x200000\n',
-     "m.toml: tenant[0].name: 'two words' is not 1 to 15 of A-Z a-z 0-9 _ . -"),
+     "m.toml: tenant[0].name: 'two words' is not 1 to 31 of A-Z a-z 0-9 _ . -"),
     # a name is a console tag: "[hyp]x" would forge the hypervisor's lines
     ('hypervisor = "hyp"\n[[tenant]]\nname="hyp]x"\nimage="hello"\nmemory=0x200000\n',
-     "m.toml: tenant[0].name: 'hyp]x' is not 1 to 15 of A-Z a-z 0-9 _ . -"),
+     "m.toml: tenant[0].name: 'hyp]x' is not 1 to 31 of A-Z a-z 0-9 _ . -"),
     ('hypervisor = "hyp"\n[[tenant]]\nname="a\\u001b[2J"\nimage="hello"\nmemory=0x200000\n',
-     "m.toml: tenant[0].name: 'a\\x1b[2J' is not 1 to 15"),
+     "m.toml: tenant[0].name: 'a\\x1b[2J' is not 1 to 31"),
     ('hypervisor = "hyp"\n[[tenant]]\nname=""\nimage="hello"\nmemory=0x200000\n',
-     "m.toml: tenant[0].name: '' is not 1 to 15"),
+     "m.toml: tenant[0].name: '' is not 1 to 31"),
     ('hypervisor = "hyp"\n[[tenant]]\nname="a"\nimage="hello"\nmemory="2M"\n', "m.toml: tenant[0].memory: must be an integer, not '2M'"),
     ('hypervisor = "hyp"\n[[tenant]]\nname="a"\nimage="hello"\nmemory=0x200000\npa=0x41100000\n',
      "pa 0x41100000 is not 2 MiB aligned"),
@@ -308,8 +310,8 @@ def test_manifest_without_the_new_fields_is_cooperative_and_owns_no_spi(tmp_path
 
 def test_pack_system_refuses_a_name_that_forges_a_console_tag():
     # emu run hyp.elf --tenant 'hyp]x.elf' names the tenant after the file
-    for bad in ("hyp]x", "a\nhyp: x", "", "x" * 16, "caf\u00e9"):
-        with pytest.raises(EmuError, match=r"tenant name .* is not 1 to 15 of A-Z a-z 0-9 _ \. -"):
+    for bad in ("hyp]x", "a\nhyp: x", "", "x" * 32, "caf\u00e9"):
+        with pytest.raises(EmuError, match=r"tenant name .* is not 1 to 31 of A-Z a-z 0-9 _ \. -"):
             pack_system(hyp_image(), [(bad, tenant_image("t"), MiB2, None)], C)
     assert pack_system(hyp_image(), [("rtos_a-1.2", tenant_image("t"), MiB2, None)], C).tenants[0].name == "rtos_a-1.2"
 
@@ -323,3 +325,70 @@ def test_pack_system_refuses_an_entry_the_hypervisor_would():
     odd = Image("odd", IPA + 2, [Segment(IPA, NOP * 2, 8, "rx")], {})
     with pytest.raises(EmuError, match=r"tenant 'odd' \(image odd\): entry 0x40000002 is outside the image or not word aligned"):
         pack_system(hyp_image(), [("odd", odd, MiB2, None)], C)
+
+
+# --- prebuilt tenant images -------------------------------------------------------------------
+
+def tenant_elf(path: Path, base: int = IPA) -> Path:
+    """A small tenant ELF linked at ``base``, as any toolchain could write it."""
+    write_elf(Image("t", base + 4, [Segment(base, NOP * 4, 16, "rx")], {"_start": base + 4}), path)
+    return path
+
+
+def manifest_for(tmp_path: Path, image: str, extra: str = "") -> Path:
+    return write(tmp_path, f'hypervisor = "hyp"\n[[tenant]]\nname = "app"\nimage = "{image}"\n'
+                           f'memory = 0x200000\n{extra}')
+
+
+@pytest.mark.parametrize("image", ["app.elf", "bin/app", "./app.elf"])
+def test_an_image_with_a_slash_or_suffix_is_a_file_beside_the_manifest(tmp_path, image):
+    (tmp_path / "bin").mkdir()
+    tenant_elf(tmp_path / image)
+    m = load_manifest(manifest_for(tmp_path, image), {"hyp"}, C)
+    [t] = m.tenants
+    assert t.file == tmp_path / image and t.raw is None
+    system = pack_manifest(m, {"hyp": hyp_image()}, C)
+    assert system.tenants[0].entry == IPA + 4 and system.tenants[0].name == "app"
+
+
+def test_an_image_file_is_also_looked_for_under_the_project_root(tmp_path):
+    root, here = tmp_path / "root", tmp_path / "manifests"
+    (root / "out").mkdir(parents=True)
+    here.mkdir()
+    tenant_elf(root / "out" / "app.elf")
+    m = load_manifest(manifest_for(here, "out/app.elf"), {"hyp"}, C, root=root)
+    assert m.tenants[0].file == root / "out" / "app.elf"
+
+
+def test_a_raw_binary_is_loaded_and_entered_at_its_raw_ipa(tmp_path):
+    (tmp_path / "app.bin").write_bytes(NOP * 8)
+    m = load_manifest(manifest_for(tmp_path, "app.bin", "raw = 0x40001000\n"), {"hyp"}, C)
+    system = pack_manifest(m, {"hyp": hyp_image()}, C)
+    [t] = system.tenants
+    assert t.entry == IPA + 0x1000
+    assert any(s.addr == t.pa + 0x1000 and s.data == NOP * 8 for s in system.segments)
+
+
+@pytest.mark.parametrize("image,extra,message", [
+    ("missing.elf", "", "tenant 'app': image file 'missing.elf' not found (looked in "),
+    ("app.bin", "", "tenant 'app': image 'app.bin' is a raw binary: give raw = the IPA to load and enter it at "
+                    "(TENANT_IPA_BASE 0x40000000)"),
+    ("hello", "raw = 0x40000000\n", "tenant 'app': raw goes with an image file (a path, .elf or .bin), not image "
+                                    "name 'hello'"),
+    ("app.elf", "raw = -1\n", "m.toml: tenant[0].raw: -0x1 is out of range"),
+])
+def test_image_file_errors_are_one_line(tmp_path, image, extra, message):
+    (tmp_path / "app.bin").write_bytes(NOP)
+    tenant_elf(tmp_path / "app.elf")
+    with pytest.raises(EmuError) as info:
+        load_manifest(manifest_for(tmp_path, image, extra), {"hyp", "hello"}, C)
+    assert message in str(info.value) and "\n" not in str(info.value)
+
+
+def test_an_elf_linked_away_from_the_tenant_ipa_is_refused_with_where_to_link_it(tmp_path):
+    tenant_elf(tmp_path / "low.elf", 0x40080000 - 0x100000)
+    m = load_manifest(manifest_for(tmp_path, "low.elf"), {"hyp"}, C)
+    with pytest.raises(EmuError, match=r"tenant 'app' \(image low\): segment 0x3ff80000-0x3ff8000f lies outside "
+                                       r"the tenant's IPA window 0x40000000-0x401fffff: link it at "
+                                       r"TENANT_IPA_BASE 0x40000000$"):
+        pack_manifest(m, {"hyp": hyp_image()}, C)

@@ -149,7 +149,7 @@ def test_repository_images_toml_declares_the_shipped_images():
 @pytest.mark.parametrize("text,message", [
     ('hypervisor = "hyp"\nx = ' + "[" * 5000 + "]" * 5000 + "\n", "not valid TOML: arrays or tables nested too deeply"),
     ('hypervisor = "hyp"\n[[tenant]]\nname = "hyp]x"\nimage = "hello"\nmemory = 0x200000\n',
-     "tenant[0].name: 'hyp]x' is not 1 to 15"),
+     "tenant[0].name: 'hyp]x' is not 1 to 31"),
     ('hypervisor = "hyp"\n[[tenant]]\nname = "a"\nimage = "hello"\nmemory = 0x200000\npa = 0x100000000\n',
      "tenant 'a': RAM 0x100000000-0x1001fffff is past PA_LIMIT"),
 ], ids=["nested", "name", "pa"])
@@ -179,3 +179,16 @@ def test_build_raises_after_writing_the_good_outputs(tree):
         f"{tree / 'manifests' / 'b.toml'}: tenant 'x': irq 33 is the SPI of board virt's device uart0, not a tenant's"]
     assert str(info.value).endswith("tenant: missing (and 1 more)")
     assert {b.name for b in info.value.built} == {"hyp", "hello", "duo"}
+
+
+def test_a_manifest_may_name_a_prebuilt_tenant_file(tree):
+    """An image given as a file (here one emu build wrote, relative to the project root) is
+    packed as it is: it is not an images.toml name, so nothing is assembled for it."""
+    prebuilt = build(tree, tree / "prebuilt", ["hello"])["hello"]
+    (tree / "manifests" / "files.toml").write_text(
+        'hypervisor = "hyp"\n[[tenant]]\nname = "from_file"\nimage = "prebuilt/hello.elf"\nmemory = 0x200000\n')
+    built = build(tree, tree / "out", ["files"])
+    assert set(built) == {"files", "hyp"}
+    system = load_elf(built["files"])
+    assert system.symbols["from_file:main"] == 0x41000008
+    assert load_elf(prebuilt).segments[0].data in b"".join(s.data for s in system.segments)

@@ -32,13 +32,13 @@ NAME = "manifest"
 MANIFESTS = sorted((harness.ROOT / "manifests").glob("*.toml"))
 MAX_INSNS = 20000
 WALL_LIMIT_S = 60.0
-SAFE_NAME = re.compile(r"[A-Za-z0-9_.-]{1,15}")
+SAFE_NAME = re.compile(r"[A-Za-z0-9_.-]{1,31}")
 BAD_MANIFEST = b"hyp: bad manifest"
 
 _MiB2 = 0x200000
 EDGES = {
     **BOARD_EDGES,
-    "name": ["hello", "counter", "a", "rtos_a-1.2", "x" * 15, "x" * 16, "", "hyp]x", "[hyp]", "a b", "a\nhyp: x",
+    "name": ["hello", "counter", "a", "rtos_a-1.2", "x" * 31, "x" * 32, "", "hyp]x", "[hyp]", "a b", "a\nhyp: x",
              "a\x1b[2J", "caf\u00e9", "t\x00", "hyp"],
     "image": ["hello", "counter", "attacker_read", "irq_tick", "hyp", "probe_hvc", "nosuch", ""],
     "hypervisor": ["hyp", "hello", "probe_hvc", "nosuch", ""],

@@ -1,6 +1,6 @@
 """The hypervisor checks tenant names itself, not only the build.
 
-A tenant's name is its console tag, ``[name] ``: ``emu build`` refuses any name that is not 1 to 15
+A tenant's name is its console tag, ``[name] ``: ``emu build`` refuses any name that is not 1 to 31
 of ``A-Z a-z 0-9 _ . -`` (``hyp]x`` would let a tenant forge the tag of another or a hypervisor
 line), but a system image can be made by hand. So manifest_validate (firmware/include/
 hyp_manifest.inc) refuses the whole manifest for such a name, as for any other invalid field:
@@ -64,22 +64,33 @@ def test_a_bracket_in_a_later_tenants_name_is_refused(built):
     assert refused(with_name(built["demo"], 2, b"attacker]x"))
 
 
-@pytest.mark.parametrize("name", [b"]", b"hyp]", b"x" * 14 + b"]"], ids=["first", "last", "15th"])
+@pytest.mark.parametrize("name", [b"]", b"hyp]", b"x" * 30 + b"]"], ids=["first", "last", "31st"])
 def test_a_bracket_anywhere_in_the_name_is_refused(built, name):
     assert refused(with_name(built["solo"], 0, name))
 
 
 def test_a_name_that_fills_its_field_without_a_nul_is_refused(built):
+    assert C["MT_NAME_SIZE"] == 32
     assert refused(with_name(built["solo"], 0, b"x" * C["MT_NAME_SIZE"]))
+
+
+def test_a_manifest_of_the_old_version_is_refused(built):
+    """Version 1 had 16-byte names: its records are laid out differently, so it is not read."""
+    image = load_elf(str(built["solo"]))
+    blob = next(i for i, s in enumerate(image.segments) if s.addr == C["MANIFEST_PA"])
+    data = bytearray(image.segments[blob].data)
+    data[C["MF_VERSION"]:C["MF_VERSION"] + 4] = (1).to_bytes(4, "little")
+    image.segments[blob] = dataclasses.replace(image.segments[blob], data=bytes(data))
+    assert refused(image)
 
 
 def test_an_empty_name_is_refused(built):
     assert refused(with_name(built["solo"], 0, b""))
 
 
-@pytest.mark.parametrize("name", [b"AZaz09_.-", b"x" * 15, b"a"], ids=["edges", "15", "1"])
+@pytest.mark.parametrize("name", [b"AZaz09_.-", b"x" * 31, b"a"], ids=["edges", "31", "1"])
 def test_names_of_the_set_are_accepted(built, name):
-    """Both ends of every range, the longest name (15 bytes and its NUL) and the shortest."""
+    """Both ends of every range, the longest name (31 bytes and its NUL) and the shortest."""
     m, result, _ = boot(with_name(built["solo"], 0, name), max_insns=MAX_INSNS)
     assert result.exit_code == 0
     assert f"[{name.decode()}] Hello from EL1" in m.console.text.splitlines()
