@@ -579,16 +579,57 @@ def cmd_run(args) -> int:
         raise EmuError("run: give an IMAGE, --kernel FILE or --bios FILE (or --restore FILE)")
     image = _load_image(args.image, args.raw)
     if args.tenant:
-        from .build.manifest import pack_system
-
-        tenants = [(Path(t).stem, _load_image(t, None), args.tenant_memory, None) for t in args.tenant]
-        image = pack_system(image, tenants)
+        image = _pack_tenants(image, args)
+    elif args.time_slice is not None or args.tenant_irqs:
+        raise EmuError(f"{'--time-slice' if args.time_slice is not None else '--tenant-irqs'} goes with --tenant")
     m = _make_machine(args)
     m.load(image)
     _push_input(m, args)
     if args.snapshot_at:
         _snapshot_when(m, args, *args.snapshot_at)
     return _run(m, args)
+
+
+def _pack_tenants(hyp, args):
+    """IMAGE as the hypervisor with the ``--tenant [NAME=]FILE`` images, their ``--tenant-irqs``
+    and the ``--time-slice``, checked as a manifest's are (emu/build/manifest.py)."""
+    from .build.manifest import pack_system, parse_time_slice, quantum_ticks, unique_tenant_names
+
+    requested = [_tenant_arg(t) for t in args.tenant]
+    names = unique_tenant_names(requested)
+    irqs = _tenant_irqs(args.tenant_irqs, names)
+    quantum = quantum_ticks(parse_time_slice(args.time_slice)) if args.time_slice is not None else 0
+    tenants = [(name, _load_image(file, None), args.tenant_memory, None, irqs.get(name, ()))
+               for name, (_, file) in zip(names, requested)]
+    return pack_system(hyp, tenants, quantum=quantum)
+
+
+def _tenant_arg(text: str) -> tuple[str | None, str]:
+    """``--tenant NAME=FILE`` or ``--tenant FILE``: a ``=`` before any ``/`` ends a name."""
+    name, sep, file = text.partition("=")
+    if not sep or "/" in name:
+        return None, text
+    if not file:
+        raise EmuError(f"--tenant {text}: give NAME=FILE (no file after '=')")
+    return name, file
+
+
+def _tenant_irqs(specs: list[str], names: list[str]) -> dict[str, tuple[int, ...]]:
+    """``--tenant-irqs NAME=48,49``: the SPIs each named tenant owns (pack_system checks them)."""
+    owned: dict[str, tuple[int, ...]] = {}
+    for spec in specs:
+        name, sep, values = spec.partition("=")
+        if not sep or not values:
+            raise EmuError(f"--tenant-irqs {spec}: give NAME=SPI[,SPI...], e.g. {names[0]}=48,49")
+        if name not in names:
+            raise EmuError(f"--tenant-irqs {spec}: no tenant {name!r} (tenants: {', '.join(names)})")
+        if name in owned:
+            raise EmuError(f"--tenant-irqs {spec}: tenant {name!r} is given SPIs twice")
+        try:
+            owned[name] = tuple(int(v, 0) for v in values.split(","))
+        except ValueError:
+            raise EmuError(f"--tenant-irqs {spec}: {values!r} is not a comma list of INTIDs") from None
+    return owned
 
 
 def _boot(args) -> int:
@@ -853,10 +894,16 @@ def build_parser() -> argparse.ArgumentParser:
                    help="write the device tree the guest would get and exit, as qemu -M dumpdtb=")
     r.add_argument("--bios", default=None, metavar="FILE",
                    help="firmware (raw) at flash address 0, started there; the device tree at RAM base")
-    r.add_argument("--tenant", action="append", default=[], metavar="ELF",
-                   help="run IMAGE as the hypervisor with this tenant (repeatable)")
+    r.add_argument("--tenant", action="append", default=[], metavar="[NAME=]ELF",
+                   help="run IMAGE as the hypervisor with this tenant (repeatable); NAME (1 to 31 of "
+                        "A-Z a-z 0-9 _ . -) defaults to the file's stem, .1, .2... for a stem already taken")
     r.add_argument("--tenant-memory", type=_size, default=2 << 20, metavar="SIZE",
                    help="RAM per tenant given with --tenant (default 2M)")
+    r.add_argument("--tenant-irqs", action="append", default=[], metavar="NAME=SPI[,SPI...]",
+                   help="SPIs (INTID 32-95, not a board device's) the --tenant NAME owns (repeatable)")
+    r.add_argument("--time-slice", default=None, metavar="DURATION",
+                   help="preempt --tenant tenants every DURATION (2ms, 500us; a manifest's quantum_us); "
+                        "default: cooperative")
     _add_machine_args(r)
     r.set_defaults(fn=cmd_run)
     r.add_argument("--gdb", default=None, metavar="[HOST:]PORT",
