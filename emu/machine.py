@@ -61,7 +61,7 @@ from .devices.generic_timer import GenericTimer
 from .devices.irq import IrqLine
 from .errors import EmuError, ImageError
 from .loader.image import Image, SymbolTable
-from .mem.mmio import MmioBus
+from .mem.mmio import Access, MmioBus
 
 EXIT_TIMEOUT = 124      # --max-insns reached before the guest ended the run
 EXIT_GUEST_FAULT = 125  # the emulator stopped a guest that crashed or looped
@@ -169,6 +169,44 @@ DEVICE_MODELS: dict[str, Callable] = {
 }
 
 
+class _RomBank:
+    """One bank of a ROM device region (a CFI flash bank): host memory that Unicorn maps as
+    the bank (read and execute, never write) while the device is in its ROMD mode, so that
+    code runs from it, and as MMIO to the device while a command is under way (CFI query,
+    status), when reads must return the mode's data. Writes reach the device either way:
+    through the write-protection hook (Machine._on_protected, which always stops the CPU
+    right after the access) or through MMIO (which stops it when the mode changed), so that
+    the run loop can settle the bank (Machine._settle_rom_banks)."""
+
+    def __init__(self, base: int, size: int, perms: int, settle: Callable[[], None]):
+        self.base, self.size, self.perms = base, size, perms
+        self.backing = mmap.mmap(-1, size, flags=mmap.MAP_PRIVATE | mmap.MAP_ANONYMOUS)
+        self.device = None
+        self.mapped_romd = True  # how Unicorn maps it now: memory (True) or MMIO
+        self.keep: list[tuple[int, bytes]] = []  # array bytes a dropped store may have hit
+        self._settle = settle
+
+    def read(self, offset: int, size: int) -> int:
+        return self.device.read(offset, size)
+
+    def write(self, offset: int, size: int, value: int) -> None:
+        self.device.write(offset, size, value)
+        if self.device.romd != self.mapped_romd:
+            self._settle()
+
+
+def _make_pflash_cfi01(bank: _RomBank, name: str, machine: "Machine"):
+    from .devices.pflash_cfi01 import PflashCfi01
+
+    return PflashCfi01(bank.backing, log=machine.device_log, name=name)
+
+
+#: ROM device models by the name a memory region's ``model`` uses (emu/board MEMORY_MODELS).
+MEMORY_MODELS: dict[str, Callable] = {
+    "pflash-cfi01": _make_pflash_cfi01,
+}
+
+
 class GuestStopped(Exception):
     def __init__(self, result: RunResult):
         super().__init__(result.reason)
@@ -200,6 +238,8 @@ class Machine:
         uc.ctl_set_cpu_model(UC_CPU_ARM64_A53)
         self.uc = uc
         self._ram_backing: list[mmap.mmap] = []
+        self.rom_banks: list[_RomBank] = []
+        self._rom_remap = False
         for region in self.board.memory.values():
             self._map_memory(region)
 
@@ -260,7 +300,14 @@ class Machine:
         perms |= UC_PROT_READ if "r" in region.access else 0
         perms |= UC_PROT_WRITE if "w" in region.access else 0
         perms |= UC_PROT_EXEC if "x" in region.access else 0
-        if region.name == "ram":
+        if region.model is not None:
+            for n in range(region.banks):
+                bank = _RomBank(region.base + n * region.bank_size, region.bank_size, perms & ~UC_PROT_WRITE,
+                                self._rom_bank_changed)
+                self.uc.mem_map_ptr(bank.base, bank.size, bank.perms, ctypes_address(bank.backing))
+                bank.device = MEMORY_MODELS[region.model](bank, f"{region.name}{n}", self)
+                self.rom_banks.append(bank)
+        elif region.name == "ram":
             # Host memory we own, so that cores can share it and snapshots can read it directly.
             backing = mmap.mmap(-1, region.size, flags=mmap.MAP_PRIVATE | mmap.MAP_ANONYMOUS)
             self._ram_backing.append(backing)
@@ -268,6 +315,41 @@ class Machine:
             self.uc.mem_map_ptr(region.base, region.size, perms or UC_PROT_ALL, ptr)
         else:
             self.uc.mem_map(region.base, region.size, perms)
+
+    def _rom_bank_at(self, address: int) -> _RomBank | None:
+        return next((b for b in self.rom_banks if b.base <= address < b.base + b.size), None)
+
+    def _rom_bank_changed(self) -> None:
+        """A ROM bank needs settling. Unicorn's mapping cannot change in the middle of the
+        access, so stop right after it and settle in the run loop; outside a guest access
+        (a debugger, a test poking the device) settle at once."""
+        self._rom_remap = True
+        if not self.mmio.stop_after_access():
+            self._settle_rom_banks()
+
+    def _settle_rom_banks(self) -> None:
+        """After a write to a ROM bank: put back the array bytes under a store the write hook
+        dropped (Unicorn 2.1.4 drops it on the bank's first mapping but lets it through to
+        the host memory once the bank has been remapped), then map each bank as its device's
+        mode wants: memory in ROMD mode, else MMIO. The bank's translated code is dropped
+        either way: a program or erase may have changed it."""
+        self._rom_remap = False
+        for bank in self.rom_banks:
+            for offset, data in bank.keep:
+                bank.backing[offset:offset + len(data)] = data
+            if bank.keep:
+                self.uc.ctl_remove_cache(bank.base, bank.base + bank.size)
+            bank.keep.clear()
+            romd = bank.device.romd
+            if romd == bank.mapped_romd:
+                continue
+            self.uc.mem_unmap(bank.base, bank.size)
+            if romd:
+                self.uc.mem_map_ptr(bank.base, bank.size, bank.perms, ctypes_address(bank.backing))
+            else:
+                self.mmio.map(bank.base, bank.size, bank)
+            self.uc.ctl_remove_cache(bank.base, bank.base + bank.size)
+            bank.mapped_romd = romd
 
     def device_log(self, kind: str, source: str, message: str) -> None:
         # Shown only when asked for, as QEMU's -d guest_errors,unimp.
@@ -516,6 +598,21 @@ class Machine:
         return False
 
     def _on_protected(self, uc, access, address, size, value, _ud) -> bool:
+        bank = self._rom_bank_at(address) if access == UC_MEM_WRITE_PROT else None
+        if bank is not None:
+            # A write to a ROM device in ROMD mode is a command to it (QEMU's romd regions
+            # trap writes the same way). Returning True should drop the store, but it may
+            # still reach the array: keep the bytes the device says are there, and stop
+            # right after the access (it is the current one) to put them back.
+            offset = address - bank.base
+            self.mmio.current = Access(bank, address, offset, size, True)
+            try:
+                bank.device.write(offset, size, value)
+                bank.keep.append((offset, bytes(bank.backing[offset:min(offset + size, bank.size)])))
+                self._rom_bank_changed()
+            finally:
+                self.mmio.current = None
+            return True
         # A board region without that permission (a write to flash, a fetch from a region
         # without "x"): remembered so the diagnostic can say what, where and from which PC.
         kind = {UC_MEM_FETCH_PROT: "fetch", UC_MEM_WRITE_PROT: "write"}.get(access, "read")
@@ -684,6 +781,8 @@ class Machine:
                 finally:
                     self._running = False
                 self.mmio.finish_interrupted_access()
+                if self._rom_remap:
+                    self._settle_rom_banks()  # a flash command was written
                 if self.icount is not None:
                     self.icount.settle(self.cpu.pc)
                 trap, self.timer_regs.pending_trap = self.timer_regs.pending_trap, None

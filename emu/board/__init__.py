@@ -12,6 +12,10 @@ line ``FILE: KEY: message``::
     base = 0x40000000               # 4 KiB aligned
     size = 0x40000000               # 4 KiB pages; RAM at most RAM_SIZE_MAX, others REGION_SIZE_MAX
     access = "rwx"                  # optional: r, w, x in that order, at least one
+    model = "pflash-cfi01"          # optional: a ROM device (MEMORY_MODELS) whose array the
+                                    # region is: reads and fetches from memory, writes are its
+                                    # commands; not for RAM
+    banks = 2                       # optional, with model: that many equal devices side by side
     [[device]]                      # at most 64
     name = "uart0"                  # unique
     model = "pl011"                 # a model in DEVICE_MODELS
@@ -72,6 +76,10 @@ DEVICE_MODELS: dict[str, int] = {
     "gpex": GpexEcam.SIZE,
 }
 
+#: ROM device models a memory region can be (``[memory.NAME] model``): the machine maps the
+#: region as memory for reads and instruction fetches and hands writes to the model (emu/machine.py).
+MEMORY_MODELS = ("pflash-cfi01",)
+
 #: Interrupt controller models: each frame a board can place, with its size.
 GIC_FRAMES: dict[str, dict[str, int]] = {
     "gicv2": {"gicd": GicDistributor.SIZE, "gicc": GicCpuInterface.SIZE,
@@ -86,10 +94,16 @@ class MemoryRegion:
     base: int
     size: int
     access: str = "rwx"
+    model: str | None = None  # a ROM device model (MEMORY_MODELS) behind the region, if any
+    banks: int = 1            # devices of that model, each size // banks bytes
 
     @property
     def end(self) -> int:
         return self.base + self.size
+
+    @property
+    def bank_size(self) -> int:
+        return self.size // self.banks
 
 
 @dataclass(frozen=True)
@@ -169,6 +183,8 @@ _region = Table({
     "base": _address,
     "size": Int(hex=True),  # by region: _check_layout
     "access": Str(pattern=r"r?w?x?(?<=.)", what="r, w and/or x in that order"),  # (?<=.): not empty
+    "model": Str(choices=MEMORY_MODELS),
+    "banks": Int(1, 8),
 }, frozenset({"base", "size"}))
 _device = Table({
     "name": Str(pattern=r"[A-Za-z][A-Za-z0-9_]{0,31}", what="a letter followed by up to 31 letters, "
@@ -219,6 +235,12 @@ def _check_layout(board: Board, source: str) -> None:
             problem = f"is more than REGION_SIZE_MAX {REGION_SIZE_MAX:#x} (1 GiB)"
         if problem:
             _fail(source, f"memory.{r.name}.size", f"{r.size:#x} {problem}")
+        if r.model is None and r.banks != 1:
+            _fail(source, f"memory.{r.name}.banks", "needs a model")
+        if r.model is not None and r.name == "ram":
+            _fail(source, f"memory.{r.name}.model", "RAM is not a ROM device")
+        if r.model is not None and (r.size % r.banks or r.bank_size % PAGE_SIZE):
+            _fail(source, f"memory.{r.name}.banks", f"{r.banks} banks do not split {r.size:#x} into 4 KiB pages")
     windows = sorted(_windows(board), key=lambda w: (w[1], w[2]))
     for key, base, end in windows:
         if end > PA_LIMIT:
@@ -257,7 +279,8 @@ def _check_wiring(board: Board, source: str) -> None:
 def board_from_data(data: dict, source: str) -> Board:
     """A checked :class:`Board` from a parsed board file; every problem is one EmuError line."""
     data = validate(data, BOARD_SCHEMA, source)
-    memory = {n: MemoryRegion(n, m["base"], m["size"], m.get("access", "rwx")) for n, m in data["memory"].items()}
+    memory = {n: MemoryRegion(n, m["base"], m["size"], m.get("access", "rwx"), m.get("model"), m.get("banks", 1))
+              for n, m in data["memory"].items()}
     devices = [DeviceSpec(d["name"], d["model"], d["base"], d["size"], d.get("irq")) for d in data.get("device", [])]
     ic = data.get("interrupt_controller")
     gic = None if ic is None else InterruptControllerSpec(ic["model"], ic["frames"], ic.get("num_spis", 256))

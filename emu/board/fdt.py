@@ -20,8 +20,10 @@ written with libfdt's sequential writer (``libfdt.FdtSw``, the pylibfdt package)
 - ``/chosen``: stdout-path (the first PL011), bootargs (``--append``) and
   linux,initrd-start/end (``--initrd``).
 
-Not generated, deliberately: QEMU's ``/flash@0`` (the board's flash is plain ROM here, not a
-CFI device: U-Boot would probe it with CFI commands that nothing answers), ``/pmu`` (no PMU
+- ``/flash@...``: a CFI flash memory region (``model = "pflash-cfi01"``), one ``reg`` entry per
+  bank, ``bank-width`` 4, as QEMU's virt_flash_fdt;
+
+Not generated, deliberately: ``/pmu`` (no PMU
 model), ``/platform-bus`` (no dynamic sysbus devices), ``gpio-keys`` (no GPIO pin is wired),
 and ``rng-seed``/``kaslr-seed`` (they would make runs differ).
 
@@ -189,6 +191,14 @@ def _fw_cfg(w: _Writer, spec: DeviceSpec) -> None:
         w.prop("dma-coherent")
 
 
+def _pflash(w: _Writer, region) -> None:
+    """QEMU virt's two CFI banks as one node (hw/arm/virt.c virt_flash_fdt)."""
+    with w.node(f"flash@{region.base:x}"):
+        w.string("compatible", "cfi-flash")
+        w.reg(*((region.base + n * region.bank_size, region.bank_size) for n in range(region.banks)))
+        w.u32("bank-width", 4)
+
+
 def _pcie_ecam(w: _Writer, spec: DeviceSpec, has_v2m: bool) -> None:
     """A generic ECAM host bridge with QEMU virt's windows (hw/arm/virt.c create_pcie): PIO at
     0x3eff_0000, 32-bit MMIO 0x1000_0000-0x3efe_ffff, 64-bit MMIO 0x80_0000_0000 (512 GiB),
@@ -261,6 +271,10 @@ def build_fdt(board: Board, *, start_el: int = 2, bootargs: str | None = None,
         w.u32("#size-cells", 2)
         if gic is not None:
             w.u32("interrupt-parent", PHANDLE_GIC)
+
+        for region in board.memory.values():
+            if region.model == "pflash-cfi01":
+                _pflash(w, region)
 
         with w.node("chosen"):
             if uarts:

@@ -92,7 +92,7 @@ MALFORMED = [
     (VIRT.split("[interrupt_controller]")[0], "device[0].irq: the board has no interrupt_controller"),
     (VIRT + "\n[memory.x]\n" + "base = 1\n" * 2, "not valid TOML"),
     ("memory = " + "[" * 2000 + "]" * 2000 + "\n", "nested too deeply"),
-    ('name = "deep"\nmemory.' + "a." * 5000 + "b = 1\n", "memory.a.a: unknown key (expected: base, size, access)"),
+    ('name = "deep"\nmemory.' + "a." * 5000 + "b = 1\n", "memory.a.a: unknown key (expected: base, size, access, model, banks)"),
     ('name = "virt"\nmemory = ' + "{ a = " * 300 + "1" + " }" * 300 + "\n",
      "memory.a.a: unknown key"),
     ("device = " + "[" * 200 + "]" * 200 + "\n", "name: missing"),
@@ -159,6 +159,18 @@ def test_board_models_are_the_machines():
     from emu.machine import DEVICE_MODELS as FACTORIES
 
     assert set(DEVICE_MODELS) == set(FACTORIES)
+
+
+def test_memory_models_are_the_machines():
+    from emu.board import MEMORY_MODELS
+    from emu.machine import MEMORY_MODELS as FACTORIES
+
+    assert set(MEMORY_MODELS) == set(FACTORIES)
+
+
+def test_banks_need_a_model(tmp_path):
+    with pytest.raises(EmuError, match=r"memory.flash.banks: needs a model"):
+        load_board(str(board_file(tmp_path, VIRT.replace('model = "pflash-cfi01"\n', ""))))
 
 
 # --- through the command line ---------------------------------------------------------------------

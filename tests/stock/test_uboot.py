@@ -28,14 +28,11 @@ AUTOBOOT = "Hit any key to stop autoboot:"
 # (prefix of the line after '\r' is dropped -> why). Each is checked to still differ, so the
 # list stays true when the board changes.
 KNOWN_DIFFERENCES = {
-    # QEMU's tree also has flash@0 (two CFI banks), fw-cfg@9020000, platform-bus@c000000,
-    # gpio-keys, pmu and cpus/cpu-map; `dm tree` shows U-Boot binding cfi_flash (mtd), qfw_mmio
-    # (qfw) and simple_bus to the first three, the devices and uclasses ours lacks.
+    # QEMU's tree also has fw-cfg@9020000, platform-bus@c000000, gpio-keys, pmu and
+    # cpus/cpu-map; `dm tree` shows U-Boot binding qfw_mmio (qfw) and simple_bus to the first
+    # two, the devices and uclasses ours lacks.
     "Core:": "U-Boot binds more devices to QEMU's larger tree (47 devices, 13 uclasses vs 44, 10)",
     "Early malloc usage:": "more devices bound before relocation on QEMU's tree",
-    # The board has no CFI flash: --bios puts the firmware in a flat region at 0.
-    "Flash:": "no CFI flash on our board (QEMU: 64 MiB)",
-    "flashsize": "no CFI flash on our board (QEMU: 0x4000000)",
     # QEMU's tree is left at its 1 MiB allocation (totalsize 0x100000); ours is packed (a few
     # KiB). U-Boot copies the tree below its relocated code, reserving totalsize, so every
     # address below that moves with it.
