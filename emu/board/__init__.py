@@ -46,6 +46,7 @@ from pathlib import Path
 
 from ..devices.gicv2 import (NUM_PRIVATE, GicCpuInterface, GicDistributor, GicHypInterface,
                              GicVirtualCpuInterface)
+from ..devices.fw_cfg import FwCfgMmio
 from ..devices.gicv2m import Gicv2m
 from ..devices.gpex import GpexEcam
 from ..devices.pl011 import Pl011
@@ -74,6 +75,7 @@ DEVICE_MODELS: dict[str, int] = {
     "virtio-mmio": VirtioMmioBank.SIZE,
     "gicv2m": Gicv2m.SIZE,
     "gpex": GpexEcam.SIZE,
+    "fw-cfg": FwCfgMmio.SIZE,
 }
 
 #: ROM device models a memory region can be (``[memory.NAME] model``): the machine maps the

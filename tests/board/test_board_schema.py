@@ -28,9 +28,11 @@ def test_virt_loads_as_qemu_virt():
     b = load_board("virt")
     assert (b.ram.base, b.ram.size) == (0x40000000, 0x40000000)
     assert b.memory["flash"].access == "rx"
+    assert (b.memory["flash"].model, b.memory["flash"].banks) == ("pflash-cfi01", 2)
     assert [(d.name, d.model, d.base, d.irq) for d in b.devices] == [
         ("uart0", "pl011", 0x09000000, 33), ("rtc", "pl031", 0x09010000, 34),
-        ("gpio", "pl061", 0x09030000, 39), ("virtio", "virtio-mmio", 0x0a000000, None),
+        ("gpio", "pl061", 0x09030000, 39), ("fw_cfg", "fw-cfg", 0x09020000, None),
+        ("virtio", "virtio-mmio", 0x0a000000, None),
         ("v2m", "gicv2m", 0x08020000, None), ("pcie", "gpex", 0x4010000000, None)]
     assert b.interrupt_controller.frames == {"gicd": 0x08000000, "gicc": 0x08010000,
                                              "gich": 0x08030000, "gicv": 0x08040000}
