@@ -102,19 +102,21 @@ UBOOT = Path("/usr/lib/u-boot/qemu_arm64/u-boot.bin")   # Debian's u-boot-qemu
 AUTOBOOT = b"Hit any key to stop autoboot:"
 
 
-def qemu_uboot_session(qemu: str, bios: str | Path, commands: list[str], timeout: float = 30.0
-                       ) -> tuple[int | None, str, float]:
-    """Boot ``bios`` (U-Boot) on QEMU's virt with its UART on a Unix socket, stop the autoboot
-    with a key, type each command after a ``=> `` prompt, and read the console to QEMU's exit.
-    QEMU's PL011 takes bytes as soon as they arrive, before U-Boot listens, so nothing is sent
-    early. Returns (exit code or None when killed, transcript, seconds from launch to exit)."""
+def qemu_console_session(qemu: str, boot_args: list[str], script: list[tuple[bytes, bytes]],
+                         timeout: float = 30.0) -> tuple[int | None, str, float]:
+    """Run QEMU's virt (virtualization on, GICv2, Cortex-A53, 1 GiB, as our board) with
+    ``boot_args`` and its UART on a Unix socket; for each (pattern, text) of ``script`` wait for
+    the regex ``pattern`` on the console, after the previous match, then type ``text``; read the
+    console to QEMU's exit. QEMU's PL011 takes bytes as soon as they arrive, before the guest
+    listens, so nothing is sent early. Returns (exit code or None when killed, transcript,
+    seconds from launch to exit)."""
     t0 = time.perf_counter()
     with tempfile.TemporaryDirectory() as td:
         sock_path = os.path.join(td, "uart")
         proc = subprocess.Popen(
             [qemu, "-M", "virt,virtualization=on,gic-version=2", "-cpu", "cortex-a53", "-m", "1G", "-nic", "none",
              "-display", "none", "-monitor", "none", "-no-reboot",
-             "-serial", f"unix:{sock_path},server=on,wait=on", "-bios", str(bios)],
+             "-serial", f"unix:{sock_path},server=on,wait=on", *boot_args],
             stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
         deadline = time.monotonic() + timeout
         buf = bytearray()
@@ -141,11 +143,10 @@ def qemu_uboot_session(qemu: str, bios: str | Path, commands: list[str], timeout
                     buf.extend(data)
                 return m.end()
 
-            pos = until(re.escape(AUTOBOOT), 0)
-            s.sendall(b"\n")
-            for c in commands:
-                pos = until(rb"=> ", pos)
-                s.sendall(c.encode() + b"\n")
+            pos = 0
+            for pattern, text in script:
+                pos = until(pattern, pos)
+                s.sendall(text)
             s.settimeout(max(0.01, deadline - time.monotonic()))
             try:
                 while data := s.recv(4096):
@@ -162,6 +163,23 @@ def qemu_uboot_session(qemu: str, bios: str | Path, commands: list[str], timeout
                 proc.wait()
             proc.stderr.close()
     return code, buf.decode(errors="replace"), time.perf_counter() - t0
+
+
+def qemu_uboot_session(qemu: str, bios: str | Path, commands: list[str], timeout: float = 30.0
+                       ) -> tuple[int | None, str, float]:
+    """Boot ``bios`` (U-Boot) on QEMU, stop the autoboot with a key, type each command after a
+    ``=> `` prompt, and read the console to QEMU's exit (see qemu_console_session)."""
+    script = [(re.escape(AUTOBOOT), b"\n")] + [(rb"=> ", c.encode() + b"\n") for c in commands]
+    return qemu_console_session(qemu, ["-bios", str(bios)], script, timeout)
+
+
+def qemu_linux_session(qemu: str, kernel: str | Path, initrd: str | Path, append: str, prompt: str,
+                       commands: list[str], timeout: float = 60.0) -> tuple[int | None, str, float]:
+    """Boot a Linux Image with its initrd on QEMU (-kernel, -initrd, -append), type each
+    command after the shell's ``prompt``, and read the console to QEMU's exit."""
+    script = [(re.escape(prompt.encode()), c.encode() + b"\n") for c in commands]
+    return qemu_console_session(qemu, ["-kernel", str(kernel), "-initrd", str(initrd), "-append", append],
+                                script, timeout)
 
 
 def time_uboot_ours(bios: Path, time_mode: str = "deterministic") -> float:
@@ -205,7 +223,7 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="emu bench", description=__doc__.splitlines()[0])
     ap.add_argument("--scale", type=float, default=1.0, help="multiply iteration counts (default 1)")
     ap.add_argument("--repeat", type=int, default=3, help="runs per figure; the best is kept")
-    ap.add_argument("--cases", default=",".join([c.name for c in CASES] + ["uboot"]))
+    ap.add_argument("--cases", default=",".join([c.name for c in CASES] + ["uboot", "linux"]))
     args = ap.parse_args(argv)
 
     root = project_root()
@@ -232,6 +250,8 @@ def main(argv: list[str] | None = None) -> int:
             _print_row(case, ours, ref)
     if "uboot" in wanted:
         _uboot_row(args.repeat, have_qemu)
+    if "linux" in wanted:
+        _linux_row(args.repeat, have_qemu)
     return 0
 
 
@@ -244,6 +264,54 @@ def _uboot_row(repeat: int, have_qemu: bool) -> None:
         return
     ours = min(time_uboot_ours(UBOOT) for _ in range(repeat))
     ref = min(time_uboot_qemu(UBOOT) for _ in range(repeat)) if have_qemu else None
+    ratio = f"{ours / ref:.2f}x QEMU's time" if ref else "-"
+    print(f"{unit:<52} emu {ours:9.3f}   qemu {ref if ref is None else f'{ref:9.3f}'}   {ratio}")
+    sys.stdout.flush()
+
+
+LINUX_APPEND = "console=ttyAMA0 rdinit=/init"
+
+
+def time_linux_ours(kernel: Path, initrd: Path, marker: str, time_mode: str = "deterministic") -> float:
+    """``emu run --kernel --initrd --append`` from launch to exit: the kernel boots to an /init
+    that prints ``marker`` and powers off (busybox ``poweroff -f``: PSCI SYSTEM_OFF)."""
+    t0 = time.perf_counter()
+    p = subprocess.run([sys.executable, "-m", "emu", "run", "--kernel", str(kernel), "--initrd", str(initrd),
+                        "--append", LINUX_APPEND, "--time", time_mode, "--max-insns", "3000000000"],
+                       capture_output=True, stdin=subprocess.DEVNULL, timeout=600)
+    dt = time.perf_counter() - t0
+    if p.returncode != 0 or marker.encode() not in p.stdout:
+        raise EmuError(f"Linux failed on emu: exit {p.returncode} {p.stderr.decode(errors='replace')}\n"
+                       + p.stdout.decode(errors="replace")[-2000:])
+    return dt
+
+
+def time_linux_qemu(kernel: Path, initrd: Path, marker: str) -> float:
+    from .reference import qemu_path
+
+    code, out, dt = qemu_console_session(qemu_path() or "qemu-system-aarch64",
+                                         ["-kernel", str(kernel), "-initrd", str(initrd), "-append", LINUX_APPEND],
+                                         [], timeout=120)
+    if code != 0 or marker not in out:
+        raise EmuError(f"Linux failed on QEMU: exit {code}\n{out[-2000:]}")
+    return dt
+
+
+def _linux_row(repeat: int, have_qemu: bool) -> None:
+    """Debian's arm64 kernel to /init (which powers off at once), whole process on each side."""
+    from .debian_arm64 import MARKER, POWEROFF_INIT, Unavailable, fetch, initramfs
+
+    unit = "Debian Linux to /init + poweroff, launch to exit (s)"
+    try:
+        pk = fetch()
+    except Unavailable as err:
+        print(f"{unit:<52} skipped: {err}")
+        return
+    with tempfile.TemporaryDirectory() as td:
+        initrd = Path(td) / "initramfs.cpio"
+        initrd.write_bytes(initramfs(pk.busybox, POWEROFF_INIT))
+        ours = min(time_linux_ours(pk.kernel, initrd, MARKER) for _ in range(repeat))
+        ref = min(time_linux_qemu(pk.kernel, initrd, MARKER) for _ in range(repeat)) if have_qemu else None
     ratio = f"{ours / ref:.2f}x QEMU's time" if ref else "-"
     print(f"{unit:<52} emu {ours:9.3f}   qemu {ref if ref is None else f'{ref:9.3f}'}   {ratio}")
     sys.stdout.flush()

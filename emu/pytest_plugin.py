@@ -4,7 +4,8 @@ Installed with the package (entry point ``pytest11``), so ``pytest`` finds it. I
 
 - the ``machine`` fixture, a factory: ``m = machine("demo")`` builds (or finds) the image named
   ``demo`` and boots it; also ``machine(image=path)``, ``machine("hyp", tenants=["hello"])``,
-  with ``board=``, ``el=1|2``, ``time="deterministic"|"realtime"``;
+  with ``board=``, ``el=1|2``, ``time="deterministic"|"realtime"``; ``machine(kernel=Image,
+  initrd=..., append="console=ttyAMA0")`` boots an arm64 Linux Image as ``emu run --kernel``;
 - ``m.uart.expect(regex, timeout="10ms")``: run until the console prints a match, at most
   that much *virtual* time, and return the ``re.Match``;
 - ``m.uart.send(b"...")``: type input for the guest, which receives it as its UART takes it;
@@ -186,9 +187,17 @@ class MachineFactory:
 
     def __call__(self, name: str | None = None, *, image: str | Path | None = None,
                  tenants: list[str] | None = None, tenant_memory: int = 2 << 20,
-                 board: str = "virt", el: int = 2, time: str = "deterministic") -> TestMachine:
+                 board: str = "virt", el: int = 2, time: str = "deterministic",
+                 kernel: str | Path | None = None, initrd: str | Path | None = None,
+                 append: str | None = None) -> TestMachine:
         from .loader.elf import load_elf
 
+        if kernel is not None:
+            if name is not None or image is not None or tenants:
+                raise EmuError("machine(): kernel= goes without an image name, image= or tenants=")
+            return self._linux(Path(kernel), initrd, append, board, el, time)
+        if initrd is not None or append is not None:
+            raise EmuError("machine(): initrd= and append= go with kernel=")
         if (name is None) == (image is None):
             raise EmuError("machine(): give an image name or image=PATH")
         path = Path(image) if image is not None else self.image_path(name)
@@ -200,6 +209,36 @@ class MachineFactory:
         m = self._machine(board, el, time)
         m.load(img)
         tm = TestMachine(m, name or path.stem)
+        self.created.append(tm)
+        return tm
+
+    def _linux(self, kernel: Path, initrd: str | Path | None, append: str | None, board: str, el: int,
+               time: str) -> TestMachine:
+        """An arm64 Linux Image with its initrd and command line, placed as ``emu run --kernel``
+        (and ``qemu -kernel``) places them, the board's device tree after them."""
+        from .board import load_board
+        from .board.fdt import Initrd, build_fdt
+        from .loader import linux
+        from .loader.image import Image, Segment
+
+        b = load_board(board)
+        ram = (b.ram.base, b.ram.size)
+        rd = linux.read_file(str(initrd), "initrd") if initrd is not None else None
+
+        def tree(span):
+            return build_fdt(b, start_el=el, bootargs=append, initrd=Initrd(*span) if span else None).blob
+
+        layout = linux.place_linux(linux.gunzip(linux.read_file(str(kernel), "kernel"), f"kernel {kernel}"),
+                                   kernel.name, ram, rd, Path(initrd).name if initrd is not None else "initrd",
+                                   len(tree((0, 0) if rd is not None else None)))
+        blob = tree(layout.initrd)
+        layout.images.append(Image("dtb", layout.dtb_addr, [Segment(layout.dtb_addr, blob, len(blob), "r")]))
+        linux.check_disjoint(layout.images)
+        m = self._machine(board, el, time)
+        for img in layout.images:
+            m.load(img)
+        m.boot_registers = layout.registers
+        tm = TestMachine(m, kernel.name)
         self.created.append(tm)
         return tm
 

@@ -93,3 +93,12 @@ def test_sent_input_still_waiting_goes_with_a_fork(machine):
     assert a.run().exit_code == b.run().exit_code == m.run().exit_code == 0
     rest = m.uart.text[m.uart.pos:]
     assert a.uart.text == b.uart.text and rest.endswith(a.uart.text) and "echo: line 39\n" in rest
+
+
+def test_kernel_goes_alone_and_initrd_needs_it(machine):
+    from emu.errors import EmuError
+
+    with pytest.raises(EmuError, match="kernel= goes without"):
+        machine("hello", kernel="vmlinuz")
+    with pytest.raises(EmuError, match="go with kernel="):
+        machine("hello", append="console=ttyAMA0")
