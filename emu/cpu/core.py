@@ -88,6 +88,11 @@ _KIND = {OFFSET_SYNC: "sync", OFFSET_IRQ: "irq", OFFSET_FIQ: "fiq", OFFSET_SERRO
 
 ESR_PC_ALIGNMENT = (0x22 << 26) | (1 << 25)  # EC_PC_ALIGN, IL
 
+# QEMU resets the flags with its Z flag register at 0, which means Z set: a guest that reads NZCV
+# before touching the flags sees 0x40000000 there, and so it does here.
+PSTATE_RESET_Z = 1 << 30
+MDCR_EL2_RESET = 6
+
 PSTATE_DAIF = 0x3C0
 PSTATE_I = 1 << 7
 PSTATE_F = 1 << 6
@@ -214,9 +219,12 @@ class Cpu:
         uc = self.uc
         scr = SYSREGS["SCR_EL3"]
         uc.reg_write(UC_ARM64_REG_CP_REG, (scr.crn, scr.crm, scr.op0, scr.op1, scr.op2, SCR_EL3_BOOT))
-        uc.reg_write(UC_ARM64_REG_PSTATE, PSTATE_DAIF | (2 << 2) | 1)
+        uc.reg_write(UC_ARM64_REG_PSTATE, PSTATE_RESET_Z | PSTATE_DAIF | (2 << 2) | 1)
         # A system-register write after PSTATE makes QEMU recompute the cached EL.
         uc.reg_write(UC_ARM64_REG_CP_REG, (scr.crn, scr.crm, scr.op0, scr.op1, scr.op2, SCR_EL3_BOOT))
+        # MDCR_EL2.HPMN resets to the number of PMU event counters (six on the A53), as QEMU 7.2
+        # resets it; Unicorn leaves 0.
+        self.write_sysreg("MDCR_EL2", MDCR_EL2_RESET)
         uc.reg_write(UC_ARM64_REG_SP, sp)
         uc.reg_write(UC_ARM64_REG_PC, entry)
 
@@ -226,7 +234,7 @@ class Cpu:
         self.reset_to_el2(entry, sp)
         self.write_sysreg("HCR_EL2", 1 << 31)
         uc = self.uc
-        uc.reg_write(UC_ARM64_REG_PSTATE, PSTATE_DAIF | (1 << 2) | 1)
+        uc.reg_write(UC_ARM64_REG_PSTATE, PSTATE_RESET_Z | PSTATE_DAIF | (1 << 2) | 1)
         self.write_sysreg("SCR_EL3", SCR_EL3_BOOT)
         uc.reg_write(UC_ARM64_REG_SP, sp)
         uc.reg_write(UC_ARM64_REG_PC, entry)
