@@ -55,6 +55,7 @@ FW_CFG_DMA_SIGNATURE = b"QEMU CFG"
 
 # FWCfgDmaAccess.control
 DMA_CTL_ERROR = 0x01
+DMA_ZERO_CHUNK = 64 << 10  # bytes of zero fill written at a time
 DMA_CTL_READ = 0x02
 DMA_CTL_SKIP = 0x04
 DMA_CTL_SELECT = 0x08
@@ -197,7 +198,9 @@ class FwCfgMmio(MmioDevice):
         status = 0
         while length > 0 and not status & DMA_CTL_ERROR:
             data = self._take(length)
-            n = len(data) or length        # past the item's end: the rest at once
+            # Past the item's end the rest is zeros, in bounded pieces: the length is the
+            # guest's (up to 4 GiB) and must not become one host allocation.
+            n = len(data) or min(length, DMA_ZERO_CHUNK)
             try:
                 if read:
                     self.dma.write(target, data or bytes(n))

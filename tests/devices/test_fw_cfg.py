@@ -20,7 +20,7 @@ class Ram:
         self.mem = bytearray(0x10000)
 
     def _at(self, addr, size):
-        if not RAM <= addr and addr + size <= RAM + len(self.mem):
+        if not (RAM <= addr and addr + size <= RAM + len(self.mem)):
             raise ValueError("not memory")
         return addr - RAM
 
@@ -116,6 +116,18 @@ def test_dma_skip_then_read_past_the_end_zero_fills(f):
 def test_dma_in_two_halves_starts_on_the_low_half(f):
     assert f.dma(DMA_CTL_SELECT | DMA_CTL_READ, 4, RAM + 0x100, halves=True) == 0
     assert f.ram.read(RAM + 0x100, 4) == b"QEMU"
+
+
+def test_dma_zero_fill_of_a_huge_length_is_written_in_bounded_pieces(f):
+    # A guest-chosen length of almost 4 GiB past the item's end: the port sees pieces of at
+    # most 64 KiB, and the transfer ends with the error bit where memory ends.
+    sizes = []
+    write = f.ram.write
+    f.ram.write = lambda addr, data: (sizes.append(len(data)), write(addr, data))
+    f.select(0)
+    assert f.dma(DMA_CTL_SKIP, 4, 0) == 0
+    assert f.dma(DMA_CTL_READ, 0xFFFF_FFF0, RAM + 0x1000) == DMA_CTL_ERROR
+    assert sizes and max(sizes) <= 64 << 10
 
 
 def test_dma_write_is_refused_with_the_error_bit(f):
