@@ -103,6 +103,20 @@ def arm64_image(text_offset: int = 0, image_size: int | None = None, code: str =
 
 
 
+# A snippet ending a test image with Arm semihosting SYS_EXIT, x0 as the exit code (boot-EL
+# only unless the test allows lower ELs). Needs smccc.inc.
+EXIT_WITH_X0 = """
+exit_x0:
+    adr     x1, exit_block
+    str     x0, [x1, #8]
+    mov     w0, #SEMIHOST_SYS_EXIT
+    hlt     #0xf000
+    .balign 8
+exit_block:
+    .quad   ADP_Stopped_ApplicationExit, 0
+"""
+
+
 def boot(image_path_or_image, max_insns: int | None = None, trace: set[str] | None = None, start_el: int = 2,
          semihosting=None):
     """Run an image on a fresh machine, console captured; returns (machine, result, trace text).

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from conftest import boot
+from conftest import EXIT_WITH_X0, boot
 
 from emu.cpu.semihosting import SemihostingConfig
 from emu.machine import EXIT_GUEST_FAULT, EXIT_TIMEOUT
@@ -29,17 +29,6 @@ _start:
     adr     x0, el1
     msr     elr_el2, x0
     eret
-"""
-
-EXIT_WITH_X0 = """
-exit_x0:
-    adr     x1, exit_block
-    str     x0, [x1, #8]
-    mov     w0, #SEMIHOST_SYS_EXIT
-    hlt     #0xf000
-    .balign 8
-exit_block:
-    .quad   ADP_Stopped_ApplicationExit, 0
 """
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import io
 
 import pytest
-from conftest import boot
+from conftest import EXIT_WITH_X0, boot
 
 from emu.cpu.clock import INSNS_PER_TICK
 
@@ -100,13 +100,7 @@ _start:
     ldr     w21, [x1, #0x14]                // RTCRIS
     sub     w0, w20, w19                    // seconds that passed: 2
     add     w0, w0, w21, lsl #4             // + 16 when the match is latched
-    adr     x1, exit_block
-    str     x0, [x1, #8]
-    mov     w0, #SEMIHOST_SYS_EXIT
-    hlt     #0xf000
-    .balign 8
-exit_block:
-    .quad   ADP_Stopped_ApplicationExit, 0
-""", name="rtc_alarm")
+    b       exit_x0
+""" + EXIT_WITH_X0, name="rtc_alarm")
     _, result, _ = boot(img, max_insns=100_000)
     assert result.diagnostic is None and result.exit_code == 2 + 16, result
