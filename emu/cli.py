@@ -683,8 +683,11 @@ def _boot(args) -> int:
                                        initrd, Path(args.initrd).name if args.initrd else "initrd", dtb_size)
     blob = tree(layout.initrd if layout else None)
     if args.dumpdtb:
-        with open(args.dumpdtb, "wb") as f:
-            f.write(blob)
+        try:
+            with open(args.dumpdtb, "wb") as f:
+                f.write(blob)
+        except OSError as err:
+            raise EmuError(f"--dumpdtb {args.dumpdtb}: {err.strerror or err}") from None
         _say(f"emu: device tree written to {args.dumpdtb}")
         return 0
     if layout is None:

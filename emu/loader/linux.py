@@ -22,6 +22,8 @@ Every placement that cannot be made is one :class:`ImageError` line.
 
 from __future__ import annotations
 
+import os
+import stat
 import struct
 import zlib
 from dataclasses import dataclass
@@ -67,14 +69,27 @@ def arm64_header(data: bytes) -> Arm64Header | None:
     return Arm64Header(text_offset, image_size)
 
 
+READ_MAX = 8 << 30  # the most RAM a board may have: no image or initrd can be larger
+
+
 def read_file(path: str, what: str) -> bytes:
+    """A regular file's bytes. Anything else (a FIFO, /dev/zero, a terminal) could be endless
+    or block, so it is refused before reading; so is a file larger than any RAM."""
     try:
-        with open(path, "rb") as f:
-            data = f.read()
-    except IsADirectoryError:
-        raise ImageError(f"{what} {path}: not a regular file") from None
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
     except OSError as err:
         raise ImageError(f"{what} {path}: {err.strerror or err}") from None
+    st = os.fstat(fd)
+    if not stat.S_ISREG(st.st_mode) or st.st_size > READ_MAX:
+        os.close(fd)
+        if not stat.S_ISREG(st.st_mode):
+            raise ImageError(f"{what} {path}: not a regular file")
+        raise ImageError(f"{what} {path}: {st.st_size} bytes, larger than any RAM this board can have")
+    with open(fd, "rb") as f:
+        try:
+            data = f.read(READ_MAX + 1)
+        except OSError as err:
+            raise ImageError(f"{what} {path}: {err.strerror or err}") from None
     if not data:
         raise ImageError(f"{what} {path}: empty file")
     return data

@@ -104,6 +104,13 @@ def test_user_dtb_is_passed_with_chosen_patched(image, tmp_path, monkeypatch):
     (["--kernel", "{image}", "--bios", "{image}"], "fw_cfg"),
     (["{image}", "--kernel", "{image}"], "give the image as --kernel"),
     (["--dtb", "{image}", "--kernel", "{image}"], "not a device tree blob"),
+    # Endless or blocking files are refused before they are read (they used to be read forever).
+    (["--kernel", "/dev/zero"], "--kernel /dev/zero: not a regular file"),
+    (["--bios", "/dev/zero"], "--bios /dev/zero: not a regular file"),
+    (["--kernel", "{image}", "--initrd", "/dev/zero"], "--initrd /dev/zero: not a regular file"),
+    (["--kernel", "{image}", "--dtb", "/dev/zero"], "--dtb /dev/zero: not a regular file"),
+    (["--kernel", "{tmp}"], "--kernel {tmp}: not a regular file"),
+    (["--dumpdtb", "/dev/full"], "--dumpdtb /dev/full: No space left on device"),
 ])
 def test_bad_boot_input_is_one_line(image, tmp_path, args, message):
     subst = {"tmp": tmp_path, "image": image}
