@@ -29,6 +29,7 @@ from unicorn import (
     UC_HOOK_MEM_WRITE_UNMAPPED,
     UC_MEM_FETCH_PROT,
     UC_MEM_FETCH_UNMAPPED,
+    UC_MEM_READ_PROT,
     UC_MEM_WRITE_PROT,
     UC_MEM_WRITE_UNMAPPED,
     UC_MODE_ARM,
@@ -62,6 +63,7 @@ from .devices.irq import IrqLine
 from .errors import EmuError, ImageError
 from .loader.image import Image, SymbolTable
 from .mem.mmio import Access, MmioBus
+from .mem.rombank import RomBank
 
 EXIT_TIMEOUT = 124      # --max-insns reached before the guest ended the run
 EXIT_GUEST_FAULT = 125  # the emulator stopped a guest that crashed or looped
@@ -197,33 +199,7 @@ DEVICE_MODELS: dict[str, Callable] = {
 }
 
 
-class _RomBank:
-    """One bank of a ROM device region (a CFI flash bank): host memory that Unicorn maps as
-    the bank (read and execute, never write) while the device is in its ROMD mode, so that
-    code runs from it, and as MMIO to the device while a command is under way (CFI query,
-    status), when reads must return the mode's data. Writes reach the device either way:
-    through the write-protection hook (Machine._on_protected, which always stops the CPU
-    right after the access) or through MMIO (which stops it when the mode changed), so that
-    the run loop can settle the bank (Machine._settle_rom_banks)."""
-
-    def __init__(self, base: int, size: int, perms: int, settle: Callable[[], None]):
-        self.base, self.size, self.perms = base, size, perms
-        self.backing = mmap.mmap(-1, size, flags=mmap.MAP_PRIVATE | mmap.MAP_ANONYMOUS)
-        self.device = None
-        self.mapped_romd = True  # how Unicorn maps it now: memory (True) or MMIO
-        self.keep: list[tuple[int, bytes]] = []  # array bytes a dropped store may have hit
-        self._settle = settle
-
-    def read(self, offset: int, size: int) -> int:
-        return self.device.read(offset, size)
-
-    def write(self, offset: int, size: int, value: int) -> None:
-        self.device.write(offset, size, value)
-        if self.device.romd != self.mapped_romd:
-            self._settle()
-
-
-def _make_pflash_cfi01(bank: _RomBank, name: str, machine: "Machine"):
+def _make_pflash_cfi01(bank: RomBank, name: str, machine: "Machine"):
     from .devices.pflash_cfi01 import PflashCfi01
 
     return PflashCfi01(bank.backing, log=machine.device_log, name=name)
@@ -266,8 +242,10 @@ class Machine:
         uc.ctl_set_cpu_model(UC_CPU_ARM64_A53)
         self.uc = uc
         self._ram_backing: list[mmap.mmap] = []
-        self.rom_banks: list[_RomBank] = []
+        self.rom_banks: list[RomBank] = []
         self._rom_remap = False
+        self._rom_fetch = False  # an instruction fetch found a flash window to map as memory
+        self.mmio = MmioBus(uc, lambda va: self.read_virtual(va, 4))
         for region in self.board.memory.values():
             self._map_memory(region)
 
@@ -300,7 +278,6 @@ class Machine:
         self._budget_end: int | None = None
         self._time_limit: int | None = None
 
-        self.mmio = MmioBus(uc, lambda va: self.read_virtual(va, 4))
         self.devices: dict[str, object] = {}
         self.timed_devices: list = []
         self.irq_lines: dict[int, IrqLine] = {}
@@ -330,9 +307,8 @@ class Machine:
         perms |= UC_PROT_EXEC if "x" in region.access else 0
         if region.model is not None:
             for n in range(region.banks):
-                bank = _RomBank(region.base + n * region.bank_size, region.bank_size, perms & ~UC_PROT_WRITE,
-                                self._rom_bank_changed)
-                self.uc.mem_map_ptr(bank.base, bank.size, bank.perms, ctypes_address(bank.backing))
+                bank = RomBank(self.uc, self.mmio, region.base + n * region.bank_size, region.bank_size,
+                               perms & ~UC_PROT_WRITE, self._rom_bank_changed)
                 bank.device = MEMORY_MODELS[region.model](bank, f"{region.name}{n}", self)
                 self.rom_banks.append(bank)
         elif region.name == "ram":
@@ -344,7 +320,7 @@ class Machine:
         else:
             self.uc.mem_map(region.base, region.size, perms)
 
-    def _rom_bank_at(self, address: int) -> _RomBank | None:
+    def _rom_bank_at(self, address: int) -> RomBank | None:
         return next((b for b in self.rom_banks if b.base <= address < b.base + b.size), None)
 
     def _rom_bank_changed(self) -> None:
@@ -356,28 +332,9 @@ class Machine:
             self._settle_rom_banks()
 
     def _settle_rom_banks(self) -> None:
-        """After a write to a ROM bank: put back the array bytes under a store the write hook
-        dropped (Unicorn 2.1.4 drops it on the bank's first mapping but lets it through to
-        the host memory once the bank has been remapped), then map each bank as its device's
-        mode wants: memory in ROMD mode, else MMIO. The bank's translated code is dropped
-        either way: a program or erase may have changed it."""
         self._rom_remap = False
         for bank in self.rom_banks:
-            for offset, data in bank.keep:
-                bank.backing[offset:offset + len(data)] = data
-            if bank.keep:
-                self.uc.ctl_remove_cache(bank.base, bank.base + bank.size)
-            bank.keep.clear()
-            romd = bank.device.romd
-            if romd == bank.mapped_romd:
-                continue
-            self.uc.mem_unmap(bank.base, bank.size)
-            if romd:
-                self.uc.mem_map_ptr(bank.base, bank.size, bank.perms, ctypes_address(bank.backing))
-            else:
-                self.mmio.map(bank.base, bank.size, bank)
-            self.uc.ctl_remove_cache(bank.base, bank.base + bank.size)
-            bank.mapped_romd = romd
+            bank.settle()
 
     def device_log(self, kind: str, source: str, message: str) -> None:
         # Shown only when asked for, as QEMU's -d guest_errors,unimp.
@@ -433,7 +390,7 @@ class Machine:
         check_placement(image, {"RAM": regions.pop("RAM"), **regions} if "RAM" in regions else regions)
         for seg in image.segments:
             data = seg.data + bytes(seg.memsz - len(seg.data))
-            self.uc.mem_write(seg.addr, data)
+            self.write_phys(seg.addr, data)
         self.symbols.add(image.symbols)
         self.images.append(image)
         tenants = getattr(image, "tenants", None)
@@ -493,7 +450,39 @@ class Machine:
         run the device's read handler (pop a UART FIFO, acknowledge an interrupt)."""
         if size < 0 or not self.is_memory(addr, size):
             raise EmuError(f"physical address {addr:#x} ({size} bytes) is not memory")
-        return bytes(self.uc.mem_read(addr, size))
+        if not any(b.base < addr + size and addr < b.base + b.size for b in self.rom_banks):
+            return bytes(self.uc.mem_read(addr, size))
+        out = bytearray()
+        for pa, n, bank in self._pieces(addr, size):
+            # Flash reads as its array whatever mode the device is in (as QEMU's gdbstub
+            # reads a ROM device's RAM), and never through the device.
+            out += bank.backing[pa - bank.base:pa - bank.base + n] if bank else self.uc.mem_read(pa, n)
+        return bytes(out)
+
+    def write_phys(self, addr: int, data: bytes) -> None:
+        """Bytes into RAM or ROM from outside the guest (a loader, a debugger): flash arrays
+        are written as they are, not through the flash command set."""
+        if not self.is_memory(addr, len(data)):
+            raise EmuError(f"physical address {addr:#x} ({len(data)} bytes) is not memory")
+        pos = 0
+        for pa, n, bank in self._pieces(addr, len(data)):
+            if bank is not None:
+                bank.write_array(pa - bank.base, data[pos:pos + n])
+            else:
+                self.uc.mem_write(pa, bytes(data[pos:pos + n]))
+            pos += n
+
+    def _pieces(self, addr: int, size: int):
+        """(pa, length, ROM bank or None) covering [addr, addr + size), split at bank edges."""
+        end = addr + size
+        while addr < end:
+            bank = self._rom_bank_at(addr)
+            if bank is not None:
+                stop = min(end, bank.base + bank.size)
+            else:
+                stop = min([end] + [b.base for b in self.rom_banks if addr < b.base < end])
+            yield addr, stop - addr, bank
+            addr = stop
 
     def translate(self, va: int, el: int | None = None) -> int | None:
         """PA of a guest virtual address as the CPU sees it at ``el``: stage 1 when its MMU is
@@ -626,7 +615,16 @@ class Machine:
         return False
 
     def _on_protected(self, uc, access, address, size, value, _ud) -> bool:
-        bank = self._rom_bank_at(address) if access == UC_MEM_WRITE_PROT else None
+        bank = self._rom_bank_at(address) if access != UC_MEM_READ_PROT else None
+        if bank is not None and access == UC_MEM_FETCH_PROT:
+            # Code in a ROM window mapped as MMIO: in ROMD mode, map the window as memory and
+            # fetch again (the run loop does both: Unicorn cannot remap inside the fetch).
+            index = bank.window_of(address)
+            if bank.device.romd and bank.perms & UC_PROT_EXEC and not bank.memory[index]:
+                bank.wanted.add(index)
+                self._rom_fetch = self._rom_remap = True
+                return False
+            bank = None
         if bank is not None:
             # A write to a ROM device in ROMD mode is a command to it (QEMU's romd regions
             # trap writes the same way). Returning True should drop the store, but it may
@@ -804,8 +802,10 @@ class Machine:
                 try:
                     uc.emu_start(pc, 1, timeout=timeout_us)
                 except UcError as err:
-                    self._result = self._unicorn_error(err)
-                    break
+                    if not self._rom_fetch:
+                        self._result = self._unicorn_error(err)
+                        break
+                    self._rom_fetch = False  # settled below; the fetch is made again
                 finally:
                     self._running = False
                 self.mmio.finish_interrupted_access()

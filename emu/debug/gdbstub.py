@@ -537,8 +537,8 @@ class GdbServer:
             pos += chunk
         try:
             for pa, piece in pieces:
-                self.m.uc.mem_write(pa, piece)
-        except UcError:
+                self.m.write_phys(pa, piece)
+        except (UcError, EmuError):
             return False
         if pieces:
             # The debugger may have patched code: drop translations made from the old bytes.
