@@ -68,3 +68,31 @@ def _boot_with_flash_code(img):
     return m, m.run(max_insns=100), None
 
 
+
+
+def test_flash_in_query_mode_is_mmio_everywhere_and_debug_reads_see_the_array(asm_image):
+    img = asm_image("""
+_start:
+    mov     x1, #0x0
+    mov     x4, #0x200000
+    ldr     w2, [x4]                    // the array, read in the third window: mapped as memory
+    mov     w0, #0x98
+    str     w0, [x1, #0x154]            // CFI query: every window must answer as the device
+    ldr     w3, [x4, #0x40]             // the device (query data past the table: 0), not the array
+    b       .
+""")
+    import io
+
+    from emu.machine import Console, Machine
+
+    m = Machine(console=Console(io.BytesIO(), echo=False), log=io.StringIO())
+    m.load(img)
+    m.write_phys(0x200000, b"\x11\x22\x33\x44")
+    m.write_phys(0x200040, b"\x55\x66\x77\x88")
+    result = m.run(max_insns=100)
+    assert result.reason == "instruction limit", result
+    bank = m.rom_banks[0]
+    assert m.uc.reg_read(_x(2)) == 0x44332211
+    assert m.uc.reg_read(_x(3)) == 0
+    assert not bank.device.romd and not any(bank.memory)
+    assert m.read_phys(0x200040, 4) == b"\x55\x66\x77\x88"   # a debugger reads the array
