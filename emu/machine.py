@@ -291,9 +291,15 @@ class Machine:
 
         self._unmapped: tuple[str, int, int] | None = None
         self._protected: tuple[str, int, int] | None = None
-        uc.hook_add(UC_HOOK_MEM_READ_UNMAPPED | UC_HOOK_MEM_WRITE_UNMAPPED | UC_HOOK_MEM_FETCH_UNMAPPED,
-                    self._on_unmapped)
-        uc.hook_add(UC_HOOK_MEM_READ_PROT | UC_HOOK_MEM_WRITE_PROT | UC_HOOK_MEM_FETCH_PROT, self._on_protected)
+        # Bounded to leave RAM out: Unicorn 2.1.4 keeps every store to a page that any memory
+        # hook covers on its slow path (it never marks the page's TLB entry clean), which made
+        # stores to RAM several times slower. RAM has every permission and no holes, so these
+        # hooks could never fire there anyway.
+        for begin, end in self._outside_ram():
+            uc.hook_add(UC_HOOK_MEM_READ_UNMAPPED | UC_HOOK_MEM_WRITE_UNMAPPED | UC_HOOK_MEM_FETCH_UNMAPPED,
+                        self._on_unmapped, begin=begin, end=end)
+            uc.hook_add(UC_HOOK_MEM_READ_PROT | UC_HOOK_MEM_WRITE_PROT | UC_HOOK_MEM_FETCH_PROT, self._on_protected,
+                        begin=begin, end=end)
         self._result: RunResult | None = None
         self.log_kinds: set[str] = set()  # device log kinds to show: "guest_error", "unimp"
         self._cs = Cs(CS_ARCH_ARM64, CS_MODE_ARM)
@@ -319,6 +325,16 @@ class Machine:
             self.uc.mem_map_ptr(region.base, region.size, perms or UC_PROT_ALL, ptr)
         else:
             self.uc.mem_map(region.base, region.size, perms)
+
+    def _outside_ram(self) -> list[tuple[int, int]]:
+        """Inclusive physical ranges that cover everything but the board's RAM."""
+        ram = self.board.memory.get("ram")
+        if ram is None:
+            return [(0, MASK64)]
+        ranges = [(0, ram.base - 1)] if ram.base else []
+        if ram.base + ram.size <= MASK64:
+            ranges.append((ram.base + ram.size, MASK64))
+        return ranges
 
     def _rom_bank_at(self, address: int) -> RomBank | None:
         return next((b for b in self.rom_banks if b.base <= address < b.base + b.size), None)
