@@ -872,9 +872,14 @@ class Machine:
         return self._result
 
     def _is_wfi(self, addr: int) -> bool:
+        # WFI ends its translation block, so a stop after one is at the end of the block
+        # counted last: anywhere else, no need to read the instruction through stage 1.
+        if not self.icount.ends_last_block(addr + 4):
+            return False
+        pa = self.cpu.fetch_pa(addr)
         try:
-            return struct.unpack("<I", self.read_virtual(addr, 4))[0] == WFI
-        except (EmuError, UcError):
+            return pa is not None and struct.unpack("<I", self.read_phys(pa, 4))[0] == WFI
+        except EmuError:
             return False
 
     def _unicorn_error(self, err: UcError) -> RunResult:

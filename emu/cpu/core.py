@@ -22,7 +22,7 @@ import ctypes
 import struct
 from typing import Callable, NamedTuple
 
-from unicorn import UC_HOOK_INTR, Uc
+from unicorn import UC_HOOK_INTR, UC_PROT_EXEC, Uc
 from unicorn.unicorn_py3.unicorn import uc_hook_h
 from unicorn.arm64_const import (
     UC_ARM64_REG_CP_REG,
@@ -52,6 +52,11 @@ from .calibrate import exception_state_offset, live_exception_address
 from .esr import ec_of
 from .fastreg import RegBatch
 from .sysregs import SPSR_ELX, SYSREGS
+
+_UC_PROT_EXEC = ctypes.c_int(UC_PROT_EXEC)
+_vmem_translate = uclib.uc_vmem_translate
+_vmem_translate.argtypes = [ctypes.c_void_p, ctypes.c_uint64, ctypes.c_int, ctypes.POINTER(ctypes.c_uint64)]
+_vmem_translate.restype = ctypes.c_int
 
 # QEMU's exception numbers as Unicorn reports them (target/arm/cpu.h).
 EXCP_UDEF = 1
@@ -238,6 +243,15 @@ class Cpu:
         self.write_sysreg("SCR_EL3", SCR_EL3_BOOT)
         uc.reg_write(UC_ARM64_REG_SP, sp)
         uc.reg_write(UC_ARM64_REG_PC, entry)
+
+    def fetch_pa(self, va: int) -> int | None:
+        """The physical address an instruction fetch from ``va`` uses now, by the CPU's own
+        translation (its current EL and regime, stage 2 included), or None if it would fault.
+        Unicorn's probe walk raises no exception; it may fill the TLB, as a fetch would."""
+        pa = ctypes.c_uint64()
+        if _vmem_translate(self.uc._uch, ctypes.c_uint64(va), _UC_PROT_EXEC, ctypes.byref(pa)):
+            return None
+        return pa.value
 
     # -- register helpers (slow path: debugger, trace, diagnostics) ----------------------------
 

@@ -83,6 +83,12 @@ class InstructionCounter:
             c.count -= c.last_addr + c.last_size - pc
             c.last_size = pc - c.last_addr
 
+    def ends_last_block(self, pc: int) -> bool:
+        """True if ``pc`` is just past the block counted last (where a stop between blocks,
+        or after an instruction that ends its block, leaves the PC)."""
+        c = self._c
+        return pc == c.last_addr + c.last_size
+
     @property
     def limit_reached(self) -> bool:
         return self._c.stopped == STOPPED_AT_LIMIT
