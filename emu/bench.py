@@ -216,7 +216,7 @@ def per_iteration(timer, case: Case, images, n: int, repeat: int) -> float:
 
 def main(argv: list[str] | None = None) -> int:
     from .build.pipeline import build
-    from .cli import project_root
+    from .build.pipeline import project_root
     from .loader.elf import load_elf
     from .reference import qemu_path
 

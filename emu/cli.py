@@ -351,19 +351,6 @@ class Outputs:
 DEMO_SYSTEM = "rtos"  # manifests/rtos.toml: two RTOS tenants and an attacker
 
 
-def project_root() -> Path:
-    """The source tree holding images.toml: the working directory or one above it, else the
-    checkout this package was installed from (``pip install -e``)."""
-    here = Path.cwd().resolve()
-    for d in (here, *here.parents):
-        if (d / "images.toml").is_file():
-            return d
-    d = Path(__file__).resolve().parents[1]
-    if (d / "images.toml").is_file():
-        return d
-    raise EmuError("cannot find the project sources (images.toml); run from the checkout")
-
-
 def _load_image(path: str, raw_addr: int | None):
     from .loader.elf import load_elf
     from .loader.raw import load_raw
@@ -825,7 +812,7 @@ def cmd_build(args) -> int:
 
 
 def cmd_demo(args) -> int:
-    from .build.pipeline import build
+    from .build.pipeline import build, project_root
     from .loader.elf import load_elf
 
     root = project_root()
@@ -866,6 +853,8 @@ def cmd_bench(args) -> int:
 def cmd_fuzz(args) -> int:
     """The project's fuzz suites, long (scripts/fuzz.py in the checkout)."""
     import runpy
+
+    from .build.pipeline import project_root
 
     script = project_root() / "scripts" / "fuzz.py"
     sys.argv = [str(script), *args.rest]

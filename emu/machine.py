@@ -12,7 +12,7 @@ import mmap
 import struct
 import sys
 import threading
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Callable, TextIO
 
 from capstone import CS_ARCH_ARM64, CS_MODE_ARM, Cs
@@ -60,7 +60,7 @@ from .cpu.psci import MASK64, CoreOff, PowerOff, Psci
 from .cpu.semihosting import HLT_F000, SemihostExit, Semihosting, SemihostingConfig
 from .devices.generic_timer import GenericTimer
 from .devices.irq import IrqLine
-from .errors import EmuError, ImageError
+from .errors import EmuError
 from .loader.image import Image, SymbolTable
 from .mem.mmio import Access, MmioBus
 from .mem.rombank import RomBank
@@ -427,7 +427,7 @@ class Machine:
         return out
 
     def restore_symbols(self, symbols: dict[str, int], tenants: list[dict]) -> None:
-        from .build.manifest import TenantPlacement
+        from .loader.placements import TenantPlacement
 
         self.symbols.add(symbols)
         self.images.append(Image("snapshot", self.entry or 0, [], symbols))
@@ -912,7 +912,7 @@ class Machine:
 def _placements_of(image: Image) -> list:
     """Tenant placements recorded in a packed system image's manifest blob, if it has one."""
     try:
-        from .build.manifest import read_placements
+        from .loader.placements import read_placements
 
         return read_placements(image)
     except (EmuError, OSError):

@@ -27,26 +27,11 @@ from pathlib import Path
 
 import pytest
 
-from .cpu.clock import COUNTER_HZ
+from .cpu.clock import parse_virtual_time
 from .cpu.esr import ec_name, ec_of
 from .errors import EmuError
 
 TRACE_LINES = 60
-_UNITS = {"s": 1.0, "ms": 1e-3, "us": 1e-6, "ns": 1e-9}
-
-
-def parse_virtual_time(value) -> int:
-    """Counter ticks for a virtual duration: seconds as a number, or "10ms", "2s", "500us"."""
-    if isinstance(value, (int, float)):
-        seconds = float(value)
-    else:
-        m = re.fullmatch(r"\s*([0-9.]+)\s*(s|ms|us|ns)\s*", str(value))
-        if not m:
-            raise EmuError(f"not a duration: {value!r} (try 10ms, 2s, 500us)")
-        seconds = float(m.group(1)) * _UNITS[m.group(2)]
-    return int(seconds * COUNTER_HZ)
-
-
 class ExpectTimeout(AssertionError):
     pass
 
@@ -172,7 +157,7 @@ class MachineFactory:
                 raise EmuError(f"{p}: no such image in the build directory")
             return p
         from .build.pipeline import build
-        from .cli import project_root
+        from .build.pipeline import project_root
 
         p = self._cache / f"{name}.elf"
         if not p.is_file():

@@ -80,7 +80,7 @@ def load_scenario(path: str | Path) -> Scenario:
 def run_one(build: Path, sc: Scenario) -> Outcome:
     from .loader.elf import load_elf
     from .machine import Console, Machine
-    from .pytest_plugin import parse_virtual_time
+    from .cpu.clock import parse_virtual_time
 
     t0 = time.perf_counter()
     label = str(build)

@@ -335,7 +335,7 @@ class TimeState:
 
 
 def _tenant(v: object, where: str):
-    from .build.manifest import TenantPlacement
+    from .loader.placements import TenantPlacement
 
     _obj(v, where, [f.name for f in dataclasses.fields(TenantPlacement)])
     irqs = v["irqs"]

@@ -33,7 +33,7 @@ from pathlib import Path
 from typing import Mapping
 
 from emu.build.asm import assemble
-from emu.build.constants import firmware_constants
+from emu.loader.constants import firmware_constants
 from emu.build.elf import write_elf
 from emu.build.manifest import load_manifest, pack_manifest
 from emu.errors import EmuError
@@ -45,6 +45,19 @@ MANIFEST_DIR = "manifests"
 
 _IMAGE_KEYS = {"source", "base"}
 _GROUP_KEYS = {"glob", "base", "prefix"}
+
+
+def project_root() -> Path:
+    """The source tree holding images.toml: the working directory or one above it, else the
+    checkout this package was installed from (``pip install -e``)."""
+    here = Path.cwd().resolve()
+    for d in (here, *here.parents):
+        if (d / "images.toml").is_file():
+            return d
+    d = Path(__file__).resolve().parents[2]
+    if (d / "images.toml").is_file():
+        return d
+    raise EmuError("cannot find the project sources (images.toml); run from the checkout")
 
 
 @dataclass(frozen=True)

@@ -20,8 +20,11 @@ listeners hear of every change to the offset.
 
 from __future__ import annotations
 
+import re
 import time
 from typing import Callable
+
+from ..errors import EmuError
 
 COUNTER_HZ = 62_500_000          # CNTFRQ_EL0, as QEMU's virt board reports it
 INSNS_PER_TICK = 16              # 1 GHz virtual core / 62.5 MHz counter
@@ -29,6 +32,21 @@ MODES = ("deterministic", "realtime")
 
 # Native counter reads divide by shifting (emu/cpu/native.py): keep these powers of two.
 assert 4 * INSNS_PER_TICK == 1 << 6 and COUNTER_HZ * 16 == 1_000_000_000
+
+
+_UNITS = {"s": 1.0, "ms": 1e-3, "us": 1e-6, "ns": 1e-9}
+
+
+def parse_virtual_time(value) -> int:
+    """Counter ticks for a virtual duration: seconds as a number, or "10ms", "2s", "500us"."""
+    if isinstance(value, (int, float)):
+        seconds = float(value)
+    else:
+        m = re.fullmatch(r"\s*([0-9.]+)\s*(s|ms|us|ns)\s*", str(value))
+        if not m:
+            raise EmuError(f"not a duration: {value!r} (try 10ms, 2s, 500us)")
+        seconds = float(m.group(1)) * _UNITS[m.group(2)]
+    return int(seconds * COUNTER_HZ)
 
 
 class VirtualClock:

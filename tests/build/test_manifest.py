@@ -8,10 +8,11 @@ from pathlib import Path
 import pytest
 
 from emu.build.asm import assemble
-from emu.build.constants import firmware_constants
+from emu.loader.constants import firmware_constants
 from emu.build.elf import write_elf
-from emu.build.manifest import (SystemImage, TenantPlacement, load_manifest, manifest_blob, pack_manifest,
-                                pack_system, quantum_ticks, read_placements, spi_bitmap)
+from emu.build.manifest import (SystemImage, load_manifest, manifest_blob, pack_manifest, pack_system,
+                                quantum_ticks, spi_bitmap)
+from emu.loader.placements import TenantPlacement, read_placements
 from emu.errors import EmuError
 from emu.loader.elf import load_elf
 from emu.loader.image import Image, Segment

@@ -88,7 +88,7 @@ def manifest_bytes(case: Case) -> bytes:
 def _accepted_breaks_isolation(elf: Path) -> str | None:
     """What is wrong with a system image the build accepted, or None."""
     from emu.board import load_board
-    from emu.build.manifest import read_placements
+    from emu.loader.placements import read_placements
     from emu.loader.elf import load_elf
 
     board = load_board("virt")

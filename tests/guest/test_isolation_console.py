@@ -17,7 +17,7 @@ import tomllib
 import pytest
 from conftest import ROOT
 
-from emu.build.constants import firmware_constants
+from emu.loader.constants import firmware_constants
 from emu.cpu.clock import COUNTER_HZ
 from emu.loader.elf import load_elf
 from emu.machine import Console, Machine

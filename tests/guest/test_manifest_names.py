@@ -15,7 +15,7 @@ import dataclasses
 import pytest
 from conftest import boot
 
-from emu.build.constants import firmware_constants
+from emu.loader.constants import firmware_constants
 from emu.loader.elf import load_elf
 
 C = firmware_constants()

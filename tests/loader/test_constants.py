@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from emu.build.asm import assemble
-from emu.build.constants import evaluate, firmware_constants, load_constants, parse_equ
+from emu.loader.constants import evaluate, firmware_constants, load_constants, parse_equ
 from emu.errors import EmuError
 
 REPO = Path(__file__).resolve().parents[2]
