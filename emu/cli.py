@@ -23,6 +23,7 @@ from fractions import Fraction
 from pathlib import Path
 
 from .errors import EmuError
+from .stop import Stop
 
 EXIT_BAD_INPUT = 2        # also: an output file that could not be written
 EXIT_TIMEOUT = 124        # as emu/machine.py: --max-insns reached
@@ -165,7 +166,7 @@ class Signals:
                 info = signal.sigtimedwait(self.SIGNALS, 0.05)
                 if info is None:
                     if self._pausing:
-                        self.machine.pause("interrupted")
+                        self.machine.pause(Stop.SIGNAL)
                     continue
                 sig = info.si_signo
             else:
@@ -178,7 +179,7 @@ class Signals:
                     self.signum = sig
                     if self.machine is not None:
                         self._pausing = True
-                        self.machine.pause("interrupted")
+                        self.machine.pause(Stop.SIGNAL)
                         continue
             self._exit_now()
 
@@ -477,7 +478,7 @@ def _make_machine(args):
         args.timeline_out = outs.add(Output(args.timeline, "--timeline", whole=True))
     m = _new_machine(args, console)
     args.signals.attach(m)
-    stdout.on_error = lambda: m.pause("stdout failed")
+    stdout.on_error = lambda: m.pause(Stop.OUTPUT_FAILED)
     _say(_time_banner(m))
     m.log_kinds = {k.strip().rstrip("s") for k in args.log.split(",") if k.strip()}
     if args.trace.strip():
@@ -712,7 +713,7 @@ def _snapshot_when(m, args, trigger: str, path: str) -> None:
 
     def watch(_data: bytes) -> None:
         if m.snapshot_plan is not None and pattern.search(m.console.text):
-            m.pause("snapshot")
+            m.pause(Stop.SNAPSHOT)
 
     m.console.listeners.append(watch)
 
@@ -751,13 +752,13 @@ def _run(m, args) -> int:
 
 def _run_machine(m, args):
     """The run, in one or two parts (before and after a snapshot), unless a signal stops it."""
-    from .machine import RunResult
+    from .stop import RunResult
 
     signals = args.signals
 
     def run(**kw):
         if signals.interrupted:
-            return RunResult(None, "interrupted")
+            return RunResult(None, Stop.SIGNAL)
         result = m.run(**kw)
         if signals.interrupted:
             signals.seen()

@@ -12,7 +12,6 @@ import mmap
 import struct
 import sys
 import threading
-from dataclasses import dataclass
 from typing import Callable, TextIO
 
 from capstone import CS_ARCH_ARM64, CS_MODE_ARM, Cs
@@ -64,6 +63,7 @@ from .errors import EmuError
 from .loader.image import Image, SymbolTable
 from .mem.mmio import Access, MmioBus
 from .mem.rombank import RomBank
+from .stop import RunResult, Stop
 
 EXIT_TIMEOUT = 124      # --max-insns reached before the guest ended the run
 EXIT_GUEST_FAULT = 125  # the emulator stopped a guest that crashed or looped
@@ -74,17 +74,6 @@ PAGE_SIZE = 0x1000
 PPI_HYP_TIMER = 26
 PPI_VIRT_TIMER = 27
 PPI_PHYS_TIMER = 30
-
-
-@dataclass
-class RunResult:
-    exit_code: int | None     # None when the run was paused (pause()), not ended
-    reason: str
-    diagnostic: str | None = None
-
-    @property
-    def paused(self) -> bool:
-        return self.exit_code is None
 
 
 class Console:
@@ -256,7 +245,7 @@ class Machine:
         self._running = False
         self._irq_stop = False
         self._run_thread: int | None = None       # the thread inside run(), if any
-        self._pause_request: str | None = None    # a pause asked from another thread
+        self._pause_request: Stop | None = None    # a pause asked from another thread
         # PSCI as QEMU's virt provides it: through SMC when booted at EL2, HVC at EL1.
         self.psci = Psci(cores=1)
         self._psci_conduit = EXCP_SMC if start_el == 2 else EXCP_HVC
@@ -583,7 +572,7 @@ class Machine:
             if insn == HLT_F000 and self.semihosting_config.allows(self.cpu.el, self.start_el):
                 res = self.semihosting.call(uc.reg_read(UC_ARM64_REG_X0) & 0xFFFFFFFF, uc.reg_read(UC_ARM64_REG_X1))
                 if isinstance(res, SemihostExit):
-                    self._finish(RunResult(res.code, f"semihosting exit ({res.code})"))
+                    self._finish(RunResult(res.code, Stop.SEMIHOST_EXIT, text=f"semihosting exit ({res.code})"))
                     return True
                 uc.reg_write(UC_ARM64_REG_X0, res)
                 uc.reg_write(UC_ARM64_REG_PC, pc + 4)
@@ -609,7 +598,7 @@ class Machine:
         try:
             self.uc.reg_write(UC_ARM64_REG_X0, self.psci.call(x0, x1, x2, x3) & MASK64)
         except PowerOff as off:
-            self._finish(RunResult(0, f"PSCI {off}"))
+            self._finish(RunResult(0, Stop.POWER_OFF, text=f"PSCI {off}"))
         except CoreOff:
             self._fault(f"PSCI CPU_OFF turned off the last running core, {self._where()}")
 
@@ -724,7 +713,7 @@ class Machine:
             if not self.mmio.stop_after_access():
                 self.uc.emu_stop()
 
-    def pause(self, reason: str = "paused") -> None:
+    def pause(self, reason: Stop = Stop.PAUSED) -> None:
         """Stop the run at the next safe point; run() returns a paused RunResult and a later
         run() resumes. Safe to call from hooks, observers and other threads (Ctrl-C).
 
@@ -747,7 +736,7 @@ class Machine:
             self.uc.emu_stop()
 
     def _fault(self, what: str) -> None:
-        self._finish(RunResult(EXIT_GUEST_FAULT, "guest fault", what))
+        self._finish(RunResult(EXIT_GUEST_FAULT, Stop.GUEST_FAULT, what))
 
     def _where(self) -> str:
         pc = self.cpu.pc
@@ -847,13 +836,13 @@ class Machine:
                     self._irq_stop = False
                     continue  # stopped to take an interrupt
                 if self._time_limit is not None and self.clock.now() >= self._time_limit:
-                    self._result = RunResult(None, "virtual time limit")
+                    self._result = RunResult(None, Stop.TIME_LIMIT)
                     break
                 if self._budget_end is not None and self.icount.retired >= self._budget_end:
                     if pause_at_limit:
-                        self._result = RunResult(None, f"paused after {max_insns} instructions")
+                        self._result = RunResult(None, Stop.INSN_PAUSE, text=f"paused after {max_insns} instructions")
                     else:
-                        self._result = RunResult(EXIT_TIMEOUT, "instruction limit",
+                        self._result = RunResult(EXIT_TIMEOUT, Stop.INSN_LIMIT,
                                                  f"stopped after {max_insns} instructions, {self._where()}")
                 elif self._is_wfi(pc - 4):
                     if self.cpu.interrupt_pending:
@@ -863,7 +852,7 @@ class Machine:
                         self.clock.skip_to(deadline)  # nothing to do until then: skip the wait
                         continue
                     # No interrupt source can wake the core: the run cannot progress.
-                    self._result = RunResult(EXIT_GUEST_FAULT, "guest fault",
+                    self._result = RunResult(EXIT_GUEST_FAULT, Stop.GUEST_FAULT,
                                              f"WFI with no interrupt that could wake it, {self._where()}")
         finally:
             self._run_thread = None
@@ -889,7 +878,7 @@ class Machine:
             region = next((name for name, r in self.board.memory.items() if r.base <= addr < r.base + r.size), "?")
             what = {"fetch": "instruction fetch from", "read": f"{size}-byte read from",
                     "write": f"{size}-byte write to"}[kind]
-            return RunResult(EXIT_GUEST_FAULT, "guest fault",
+            return RunResult(EXIT_GUEST_FAULT, Stop.GUEST_FAULT,
                              f"{what} {addr:#x}, which the board's {region} does not allow "
                              f"({self.board.memory[region].access if region in self.board.memory else '?'}), {where}")
         if self._unmapped is not None:
@@ -903,10 +892,10 @@ class Machine:
                 detail += (f"; it was entering {VECTOR_NAMES.get(last.vector_offset, '?')} for "
                            f"{describe(last.esr)} from {at:#x} <{self.symbolize(at, last.from_el)}> "
                            f"(VBAR_EL{last.to_el} = {last.vector - last.vector_offset:#x})")
-            return RunResult(EXIT_GUEST_FAULT, "guest fault", detail)
+            return RunResult(EXIT_GUEST_FAULT, Stop.GUEST_FAULT, detail)
         if err.errno in (UC_ERR_READ_UNMAPPED, UC_ERR_WRITE_UNMAPPED, UC_ERR_FETCH_UNMAPPED):
-            return RunResult(EXIT_GUEST_FAULT, "guest fault", f"access to unmapped memory, {where}")
-        return RunResult(EXIT_GUEST_FAULT, "guest fault", f"{err}, {where}")
+            return RunResult(EXIT_GUEST_FAULT, Stop.GUEST_FAULT, f"access to unmapped memory, {where}")
+        return RunResult(EXIT_GUEST_FAULT, Stop.GUEST_FAULT, f"{err}, {where}")
 
 
 def _placements_of(image: Image) -> list:

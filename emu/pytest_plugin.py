@@ -30,6 +30,7 @@ import pytest
 from .cpu.clock import parse_virtual_time
 from .cpu.esr import ec_name, ec_of
 from .errors import EmuError
+from .stop import Stop
 
 TRACE_LINES = 60
 class ExpectTimeout(AssertionError):
@@ -83,7 +84,7 @@ class Uart:
 
             def watch(_data: bytes) -> None:
                 if rx.search(m.console.text, start):
-                    m.pause("uart match")
+                    m.pause(Stop.UART_MATCH)
 
             m.console.listeners.append(watch)
             try:

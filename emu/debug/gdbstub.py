@@ -7,7 +7,7 @@ docs/debugging.md for a worked session.
 How execution control maps onto Unicorn (all through the machine's public API):
 
 - *Breakpoints* (``Z0``/``Z1``) are ``UC_HOOK_CODE`` hooks bounded to one address that call
-  ``Machine.pause("breakpoint")``. Unicorn checks for a stop request right after a code hook,
+  ``Machine.pause(Stop.BREAKPOINT)``. Unicorn checks for a stop request right after a code hook,
   so the instruction at the breakpoint has not executed when the run returns. Unicorn
   instruments an address only when it translates it, so the translation cache is flushed
   whenever a code hook comes or goes.
@@ -30,7 +30,7 @@ How execution control maps onto Unicorn (all through the machine's public API):
   one instruction with breakpoints ignored, as a debugger does with a real breakpoint
   instruction.
 - *Ctrl-C*: the machine runs in a worker thread while this thread watches the socket; a 0x03
-  byte calls ``Machine.pause("interrupt")``, which is safe from another thread.
+  byte calls ``Machine.pause(Stop.DEBUGGER_INTERRUPT)``, which is safe from another thread.
 - ``monitor trap on``: an observer on ``Cpu.observers`` pauses the run at every exception
   entry to EL2, i.e. before the first instruction of the hypervisor's vector.
 
@@ -60,7 +60,8 @@ from unicorn import UC_HOOK_CODE, UC_HOOK_MEM_READ, UC_HOOK_MEM_WRITE, UcError
 from unicorn.arm64_const import UC_ARM64_REG_PC
 
 from ..errors import EmuError
-from ..machine import EXIT_GUEST_FAULT, EXIT_TIMEOUT, Machine, RunResult
+from ..machine import EXIT_GUEST_FAULT, Machine
+from ..stop import RunResult, Stop
 from . import gdbregs
 from .gdbmonitor import describe_trap, run_command
 from .gdbproto import (
@@ -638,7 +639,7 @@ class GdbServer:
         if self._stepping:
             return
         self._hit = ("swbreak" if kind == Z_SW_BREAK else "hwbreak", address)
-        self.m.pause("breakpoint")
+        self.m.pause(Stop.BREAKPOINT)
 
     def _on_watch(self, _uc, access: int, address: int, size: int, _value: int, key) -> None:
         point = self._points.get(key)
@@ -651,7 +652,7 @@ class GdbServer:
     def _on_watch_boundary(self, _uc, _address: int, _size: int, _ud) -> None:
         if self._watch_hit:
             self._watch_hit = False
-            self.m.pause("watchpoint")
+            self.m.pause(Stop.WATCHPOINT)
 
     # monitor
 
@@ -666,7 +667,7 @@ class GdbServer:
     def _on_exception(self, entry) -> None:
         if entry.to_el == 2:
             self._trap_entry = entry
-            self.m.pause("trap")
+            self.m.pause(Stop.TRAP)
 
     def _monitor(self, hex_text: bytes) -> bytes:
         try:
@@ -697,7 +698,7 @@ class GdbServer:
         try:
             result = self._execute(action)
         except BaseException as err:  # the client gets a stop and a message, never a dead server
-            result = RunResult(EXIT_GUEST_FAULT, "emulator error", f"{type(err).__name__}: {err}")
+            result = RunResult(EXIT_GUEST_FAULT, Stop.EMULATOR_ERROR, f"{type(err).__name__}: {err}")
         self._run_result = result
         try:
             self._wake_w.send(b"!")
@@ -722,7 +723,7 @@ class GdbServer:
         if self._runner is None:
             return None
         while self._runner.is_alive():
-            self.m.pause("interrupt")
+            self.m.pause(Stop.DEBUGGER_INTERRUPT)
             self._runner.join(INTERRUPT_RETRY_S)
         return self._collect()
 
@@ -735,12 +736,12 @@ class GdbServer:
             return self._step()
         if self._breakpoint_at(m.cpu.pc) is not None:
             result = self._step()
-            if not (result.paused and result.reason == "step"):
+            if not (result.paused and result.stop is Stop.STEP):
                 return result
             kind = self._breakpoint_at(m.cpu.pc)
             if kind is not None:
                 self._hit = ("swbreak" if kind == Z_SW_BREAK else "hwbreak", m.cpu.pc)
-                return RunResult(None, "breakpoint")
+                return RunResult(None, Stop.BREAKPOINT)
         return m.run(max_insns=self.max_insns)
 
     def _step(self) -> RunResult:
@@ -754,7 +755,7 @@ class GdbServer:
             # The first call is the instruction being stepped, unless something (an interrupt
             # taken at this boundary) moved the PC before it ran: then stop at once.
             if calls[0] > 1 or address != start:
-                m.pause("watchpoint" if self._watch_hit else "step")
+                m.pause(Stop.WATCHPOINT if self._watch_hit else Stop.STEP)
 
         self._stepping = True
         hook = uc.hook_add(UC_HOOK_CODE, on_code)
@@ -783,10 +784,10 @@ class GdbServer:
             # First what is already queued: a Ctrl-C may have come in the same read as the
             # packet that started this run.
             if self._take_interrupts(s):
-                self.m.pause("interrupt")
+                self.m.pause(Stop.DEBUGGER_INTERRUPT)
                 asked_at = time.monotonic()
             if asked_at is not None and time.monotonic() - asked_at > INTERRUPT_RETRY_S:
-                self.m.pause("interrupt")  # the first request raced with the start of a run
+                self.m.pause(Stop.DEBUGGER_INTERRUPT)  # the first request raced with the start of a run
                 asked_at = time.monotonic()
             timeout = INTERRUPT_RETRY_S if asked_at is not None else None
             try:
@@ -801,7 +802,7 @@ class GdbServer:
                 return "disconnected"
         result = self._collect()
         reply = self._note_stop(result)
-        if self._trap_entry is not None and result.paused and result.reason == "trap":
+        if self._trap_entry is not None and result.paused and result.stop is Stop.TRAP:
             s.send(console_output(self._describe_trap(self._trap_entry)))
         if result.diagnostic:
             s.send(console_output(f"emu: {result.reason}: {result.diagnostic}\n"))
@@ -839,7 +840,7 @@ class GdbServer:
     def _note_stop(self, result: RunResult) -> bytes:
         reply = self._stop_reply(result)
         self._last_stop = reply
-        self._absorb_step = bool(result.paused and result.reason == "watchpoint")
+        self._absorb_step = bool(result.paused and result.stop is Stop.WATCHPOINT)
         if not result.paused and result.reason not in ("guest fault", "instruction limit", "emulator error"):
             self.ended = result
         return reply
@@ -847,19 +848,19 @@ class GdbServer:
     def _stop_reply(self, result: RunResult) -> bytes:
         if result.paused:
             thread = b"thread:1;"
-            if result.reason in ("breakpoint", "watchpoint") and self._hit is not None:
+            if result.stop in (Stop.BREAKPOINT, Stop.WATCHPOINT) and self._hit is not None:
                 what, addr = self._hit
                 if what in ("swbreak", "hwbreak"):
                     return b"T%02x%s:;%s" % (SIGTRAP, what.encode(), thread)
                 return b"T%02x%s:%x;%s" % (SIGTRAP, what.encode(), addr, thread)
-            if result.reason == "interrupt":
+            if result.stop is Stop.DEBUGGER_INTERRUPT:
                 return b"T%02x%s" % (SIGINT, thread)
             return b"T%02x%s" % (SIGTRAP, thread)
         # The emulator stopped a guest that crashed, or hit --max-insns: the machine is still
         # there to inspect, so this is a signal stop rather than an exit.
-        if result.exit_code == EXIT_TIMEOUT and result.reason == "instruction limit":
+        if result.stop is Stop.INSN_LIMIT:
             return b"T%02xthread:1;" % SIGXCPU
-        if result.reason in ("guest fault", "emulator error"):
+        if result.stop in (Stop.GUEST_FAULT, Stop.EMULATOR_ERROR):
             return b"T%02xthread:1;" % SIGSEGV
         return b"W%02x" % (result.exit_code & 0xFF)
 

@@ -6,6 +6,7 @@ from conftest import EXIT_WITH_X0, boot
 
 from emu.cpu.semihosting import SemihostingConfig
 from emu.machine import EXIT_GUEST_FAULT, EXIT_TIMEOUT
+from emu.stop import Stop
 
 # Snippets that end at EL1 call semihosting there, below the EL the machine boots at: they
 # opt in, as a user would (QEMU's -semihosting-config userspace=on).
@@ -474,9 +475,9 @@ stop_here:
     m = Machine(console=Console(io.BytesIO(), echo=False), log=io.StringIO())
     m.load(img)
     at = img.symbols["stop_here"]
-    h = m.uc.hook_add(UC_HOOK_CODE, lambda uc, addr, size, ud: m.pause("breakpoint"), None, at, at)
+    h = m.uc.hook_add(UC_HOOK_CODE, lambda uc, addr, size, ud: m.pause(Stop.BREAKPOINT), None, at, at)
     r = m.run()
-    assert r.paused and r.reason == "breakpoint"
+    assert r.paused and r.stop is Stop.BREAKPOINT
     from unicorn.arm64_const import UC_ARM64_REG_X0
     assert m.cpu.pc == at and m.uc.reg_read(UC_ARM64_REG_X0) == 1
     m.uc.hook_del(h)

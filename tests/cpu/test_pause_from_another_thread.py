@@ -8,6 +8,7 @@ import io
 import threading
 
 from emu.machine import Console, Machine
+from emu.stop import Stop
 
 # Writes 0, 1, 2, ... to the UART data register as fast as it can; every instruction of the loop
 # but the branch touches the device or the counter the next write depends on.
@@ -30,12 +31,12 @@ def test_pauses_from_another_thread_never_repeat_or_skip_an_instruction(asm_imag
     stops = 0
     while stops < 40:
         done = threading.Event()
-        pauser = threading.Thread(target=lambda: [m.pause("interrupt") for _ in iter(lambda: done.is_set(), True)])
+        pauser = threading.Thread(target=lambda: [m.pause(Stop.DEBUGGER_INTERRUPT) for _ in iter(lambda: done.is_set(), True)])
         pauser.start()
         result = m.run()
         done.set()
         pauser.join()
-        assert result.paused and result.reason == "interrupt", result
+        assert result.paused and result.stop is Stop.DEBUGGER_INTERRUPT, result
         stops += 1
     data = bytes(m.console.transcript)
     assert len(data) > 40

@@ -13,6 +13,7 @@ from emu import snapshot
 from emu.debug.trace import Tracer
 from emu.loader.elf import load_elf
 from emu.machine import Console, Machine
+from emu.stop import Stop
 
 ROOT = Path(__file__).resolve().parents[2]   # the checkout
 
@@ -30,7 +31,7 @@ def pause_once_on(m: Machine, text: str) -> None:
     def watch(_data):
         if not fired and text in m.console.text:
             fired.append(1)
-            m.pause("snapshot")
+            m.pause(Stop.SNAPSHOT)
 
     m.console.listeners.append(watch)
 
