@@ -37,23 +37,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, BinaryIO
 
 from unicorn import UcError
-from unicorn.arm64_const import (
-    UC_ARM64_REG_CP_REG,
-    UC_ARM64_REG_FPCR,
-    UC_ARM64_REG_FPSR,
-    UC_ARM64_REG_PC,
-    UC_ARM64_REG_PSTATE,
-    UC_ARM64_REG_Q0,
-    UC_ARM64_REG_SP,
-    UC_ARM64_REG_SP_EL0,
-    UC_ARM64_REG_SP_EL1,
-    UC_ARM64_REG_SP_EL2,
-    UC_ARM64_REG_SP_EL3,
-)
 
 from .cpu.clock import INSNS_PER_TICK, MODES
-from .cpu.gpr import X
-from .cpu.sysregs import SYSREGS
+from .cpu.core import Cpu
 from .devices.pl011 import RX_QUEUE_MAX
 from .errors import EmuError
 
@@ -77,16 +63,6 @@ _LONG_STRINGS = {"rx_queue": 4 * -(-RX_QUEUE_MAX // 3)}
 _LENGTH = struct.Struct("<I")
 _CHUNK_HEAD = struct.Struct("<QI")
 _TRAILER = struct.Struct("<8sQI")
-
-# Registers read from the counter or derived from other state are not restored by writing.
-_SKIP_SYSREGS = {"CurrentEL", "MIDR_EL1", "MPIDR_EL1", "ID_AA64PFR0_EL1", "ID_AA64MMFR0_EL1",
-                 "SP_EL1", "SP_EL2"}
-_SP_BANKS = {"SP_EL0": UC_ARM64_REG_SP_EL0, "SP_EL1": UC_ARM64_REG_SP_EL1,
-             "SP_EL2": UC_ARM64_REG_SP_EL2, "SP_EL3": UC_ARM64_REG_SP_EL3}
-# The CPU's interrupt inputs, by the name a snapshot uses: (attribute read, setter called).
-_LINES = {"irq": ("_irq_line", "set_irq"), "fiq": ("_fiq_line", "set_fiq"),
-          "virq": ("_virq_line", "set_virq"), "vfiq": ("_vfiq_line", "set_vfiq")}
-
 
 class SnapshotError(EmuError):
     pass
@@ -112,31 +88,10 @@ def max_file_size(ram_size: int) -> int:
             + _TRAILER.size)
 
 
-def _cp(name: str) -> tuple:
-    r = SYSREGS[name]
-    return (r.crn, r.crm, r.op0, r.op1, r.op2)
-
-
 # -- saving ---------------------------------------------------------------------------------
 
 def _cpu_state(m: "Machine") -> dict:
-    uc = m.uc
-    regs = {f"x{i}": uc.reg_read(X[i]) for i in range(31)}
-    regs.update(pc=uc.reg_read(UC_ARM64_REG_PC), sp=uc.reg_read(UC_ARM64_REG_SP),
-                pstate=uc.reg_read(UC_ARM64_REG_PSTATE), fpcr=uc.reg_read(UC_ARM64_REG_FPCR),
-                fpsr=uc.reg_read(UC_ARM64_REG_FPSR))
-    regs["q"] = [uc.reg_read(UC_ARM64_REG_Q0 + i) for i in range(32)]
-    regs["sp_banks"] = {n: uc.reg_read(r) for n, r in _SP_BANKS.items()}
-    sysregs = {}
-    for name in SYSREGS:
-        if name in _SKIP_SYSREGS or name.startswith("CNT"):
-            continue
-        try:
-            sysregs[name] = uc.reg_read(UC_ARM64_REG_CP_REG, _cp(name))
-        except UcError:
-            pass
-    regs["sysregs"] = sysregs
-    return regs
+    return m.cpu.state()
 
 
 def _device_states(m: "Machine") -> dict[str, Any]:
@@ -155,7 +110,7 @@ def _header(m: "Machine") -> dict:
         "timer": m.timer.state(),
         "time": {"mode": m.clock.mode, "counter": m.clock.now(),
                  "retired": m.icount.retired if m.icount is not None else None},
-        "cpu_lines": {n: bool(getattr(m.cpu, attr)) for n, (attr, _set) in _LINES.items()},
+        "cpu_lines": dict(m.cpu.lines),
         "entry": m.entry,
         "symbols": m.symbols_dict(),
         "tenants": [dataclasses.asdict(t) if dataclasses.is_dataclass(t) else t for t in m.tenants],
@@ -392,7 +347,7 @@ class Header:
             wide = {k: m.gic.num_irqs for k, v in own["gicd"].items() if type(v) is int}
             _like(h["gic"], own, "gic", wide)
         _like(h["timer"], m.timer.state(), "timer")
-        lines = _obj(h["cpu_lines"], "cpu_lines", _LINES)
+        lines = _obj(h["cpu_lines"], "cpu_lines", Cpu.LINES)
         for n, level in lines.items():
             if type(level) is not bool:
                 raise _Invalid(f"cpu_lines.{n}", f"expected true/false, found {_kind(level)}")
@@ -507,30 +462,6 @@ def _inflate(addr: int, z: memoryview, want: int) -> bytes:
     return data
 
 
-def _restore_cpu(m: "Machine", regs: dict) -> None:
-    uc = m.uc
-    for name, value in regs["sysregs"].items():
-        try:
-            uc.reg_write(UC_ARM64_REG_CP_REG, _cp(name) + (value,))
-        except UcError:
-            pass
-    for i in range(31):
-        uc.reg_write(X[i], regs[f"x{i}"])
-    for i, q in enumerate(regs["q"]):
-        uc.reg_write(UC_ARM64_REG_Q0 + i, q)
-    uc.reg_write(UC_ARM64_REG_FPCR, regs["fpcr"])
-    uc.reg_write(UC_ARM64_REG_FPSR, regs["fpsr"])
-    # PSTATE first, then a system-register write so QEMU recomputes its cached EL; then the
-    # banked stack pointers and the live one, which depends on the EL and PSTATE.SP.
-    uc.reg_write(UC_ARM64_REG_PSTATE, regs["pstate"])
-    scr = _cp("SCR_EL3")
-    uc.reg_write(UC_ARM64_REG_CP_REG, scr + (regs["sysregs"].get("SCR_EL3", 0x501),))
-    for n, r in _SP_BANKS.items():
-        uc.reg_write(r, regs["sp_banks"][n])
-    uc.reg_write(UC_ARM64_REG_SP, regs["sp"])
-    uc.reg_write(UC_ARM64_REG_PC, regs["pc"])
-
-
 def restore(m: "Machine", path: str) -> None:
     """Load a snapshot into a freshly built machine of the same board and RAM size.
 
@@ -547,7 +478,7 @@ def restore(m: "Machine", path: str) -> None:
     except _Invalid as err:
         raise SnapshotError(f"{path}: corrupt snapshot: {err}") from None
     try:
-        _restore_cpu(m, h.cpu)
+        m.cpu.from_state(h.cpu)
         for name, dev in m.mmio_devices():
             if name in h.devices:
                 dev.from_state(h.devices[name])
@@ -558,8 +489,8 @@ def restore(m: "Machine", path: str) -> None:
             m.icount.set_retired(h.time.retired)
         m.clock.skip_to(h.time.counter)
         m.timer.from_state(h.timer)
-        for n, (_attr, setter) in _LINES.items():
-            getattr(m.cpu, setter)(h.lines[n])
+        for name in Cpu.LINES:
+            m.cpu.set_line(name, h.lines[name])
         m.entry = h.entry
         m.restore_symbols(h.symbols, [dataclasses.asdict(t) for t in h.tenants])
         m._started = True

@@ -22,7 +22,7 @@ import ctypes
 import struct
 from typing import Callable, NamedTuple
 
-from unicorn import UC_HOOK_INTR, UC_PROT_EXEC, Uc
+from unicorn import UC_HOOK_INTR, UC_PROT_EXEC, Uc, UcError
 from unicorn.unicorn_py3.unicorn import uc_hook_h
 from unicorn.arm64_const import (
     UC_ARM64_REG_CP_REG,
@@ -35,8 +35,11 @@ from unicorn.arm64_const import (
     UC_ARM64_REG_FAR_EL1,
     UC_ARM64_REG_FAR_EL2,
     UC_ARM64_REG_FAR_EL3,
+    UC_ARM64_REG_FPCR,
+    UC_ARM64_REG_FPSR,
     UC_ARM64_REG_PC,
     UC_ARM64_REG_PSTATE,
+    UC_ARM64_REG_Q0,
     UC_ARM64_REG_SP,
     UC_ARM64_REG_SP_EL0,
     UC_ARM64_REG_SP_EL1,
@@ -51,6 +54,7 @@ from unicorn.unicorn_py3.unicorn import uclib
 from .calibrate import exception_state_offset, live_exception_address
 from .esr import ec_of
 from .fastreg import RegBatch
+from .gpr import X
 from .sysregs import SPSR_ELX, SYSREGS
 
 _UC_PROT_EXEC = ctypes.c_int(UC_PROT_EXEC)
@@ -222,11 +226,8 @@ class Cpu:
     def reset_to_el2(self, entry: int, sp: int = 0) -> None:
         """Put the core at EL2h with DAIF masked, as firmware hands over to a hypervisor."""
         uc = self.uc
-        scr = SYSREGS["SCR_EL3"]
-        uc.reg_write(UC_ARM64_REG_CP_REG, (scr.crn, scr.crm, scr.op0, scr.op1, scr.op2, SCR_EL3_BOOT))
-        uc.reg_write(UC_ARM64_REG_PSTATE, PSTATE_RESET_Z | PSTATE_DAIF | (2 << 2) | 1)
-        # A system-register write after PSTATE makes QEMU recompute the cached EL.
-        uc.reg_write(UC_ARM64_REG_CP_REG, (scr.crn, scr.crm, scr.op0, scr.op1, scr.op2, SCR_EL3_BOOT))
+        self.write_sysreg("SCR_EL3", SCR_EL3_BOOT)
+        self.set_pstate(PSTATE_RESET_Z | PSTATE_DAIF | (2 << 2) | 1)
         # MDCR_EL2.HPMN resets to the number of PMU event counters (six on the A53), as QEMU 7.2
         # resets it; Unicorn leaves 0.
         self.write_sysreg("MDCR_EL2", MDCR_EL2_RESET)
@@ -239,8 +240,7 @@ class Cpu:
         self.reset_to_el2(entry, sp)
         self.write_sysreg("HCR_EL2", 1 << 31)
         uc = self.uc
-        uc.reg_write(UC_ARM64_REG_PSTATE, PSTATE_RESET_Z | PSTATE_DAIF | (1 << 2) | 1)
-        self.write_sysreg("SCR_EL3", SCR_EL3_BOOT)
+        self.set_pstate(PSTATE_RESET_Z | PSTATE_DAIF | (1 << 2) | 1)
         uc.reg_write(UC_ARM64_REG_SP, sp)
         uc.reg_write(UC_ARM64_REG_PC, entry)
 
@@ -270,6 +270,75 @@ class Cpu:
     @property
     def el(self) -> int:
         return (self.uc.reg_read(UC_ARM64_REG_PSTATE) >> 2) & 3
+
+    @property
+    def sp_bank(self) -> int:
+        """Which SP_ELn the live SP is: SP_EL0 with PSTATE.SPSel clear, else the EL's own."""
+        pstate = self.uc.reg_read(UC_ARM64_REG_PSTATE)
+        return (pstate >> 2) & 3 if pstate & 1 else 0
+
+    @property
+    def pstate(self) -> int:
+        return self.uc.reg_read(UC_ARM64_REG_PSTATE)
+
+    def set_pstate(self, value: int) -> None:
+        """Write PSTATE (NZCV, DAIF, EL, SPSel) from outside the guest: a debugger, a snapshot, a
+        reset. QEMU caches the EL and other flags derived from PSTATE and recomputes them on a
+        system-register write, so SCR_EL3 is written back with its own value after it."""
+        self.uc.reg_write(UC_ARM64_REG_PSTATE, value & 0xFFFFFFFF)
+        self.write_sysreg("SCR_EL3", self.read_sysreg("SCR_EL3"))
+
+    # -- the whole state (snapshots) -----------------------------------------------------------
+
+    #: Registers read from the counter or derived from other state; not saved, never written.
+    UNSAVED_SYSREGS = frozenset({"CurrentEL", "MIDR_EL1", "MPIDR_EL1", "ID_AA64PFR0_EL1", "ID_AA64MMFR0_EL1",
+                                 "SP_EL1", "SP_EL2"})
+    SP_BANKS = {"SP_EL0": UC_ARM64_REG_SP_EL0, "SP_EL1": UC_ARM64_REG_SP_EL1,
+                "SP_EL2": UC_ARM64_REG_SP_EL2, "SP_EL3": UC_ARM64_REG_SP_EL3}
+
+    def state(self) -> dict:
+        """Every register a run depends on, as plain data: general and SIMD registers, PC, SP and
+        its banks, PSTATE, FPCR/FPSR and the system registers (timer registers are the timer
+        model's). The interrupt inputs are ``lines``."""
+        uc = self.uc
+        regs = {f"x{i}": uc.reg_read(X[i]) for i in range(31)}
+        regs.update(pc=uc.reg_read(UC_ARM64_REG_PC), sp=uc.reg_read(UC_ARM64_REG_SP),
+                    pstate=uc.reg_read(UC_ARM64_REG_PSTATE), fpcr=uc.reg_read(UC_ARM64_REG_FPCR),
+                    fpsr=uc.reg_read(UC_ARM64_REG_FPSR))
+        regs["q"] = [uc.reg_read(UC_ARM64_REG_Q0 + i) for i in range(32)]
+        regs["sp_banks"] = {n: uc.reg_read(r) for n, r in self.SP_BANKS.items()}
+        sysregs = {}
+        for name in SYSREGS:
+            if name in self.UNSAVED_SYSREGS or name.startswith("CNT"):
+                continue
+            try:
+                sysregs[name] = self.read_sysreg(name)
+            except UcError:
+                pass
+        regs["sysregs"] = sysregs
+        return regs
+
+    def from_state(self, regs: dict) -> None:
+        """Load what ``state()`` returned (already checked by the caller)."""
+        uc = self.uc
+        for name, value in regs["sysregs"].items():
+            try:
+                self.write_sysreg(name, value)
+            except UcError:
+                pass
+        for i in range(31):
+            uc.reg_write(X[i], regs[f"x{i}"])
+        for i, q in enumerate(regs["q"]):
+            uc.reg_write(UC_ARM64_REG_Q0 + i, q)
+        uc.reg_write(UC_ARM64_REG_FPCR, regs["fpcr"])
+        uc.reg_write(UC_ARM64_REG_FPSR, regs["fpsr"])
+        # PSTATE first (the EL and SPSel decide which bank the live SP is), then the banked
+        # stack pointers, then the live one.
+        self.set_pstate(regs["pstate"])
+        for n, r in self.SP_BANKS.items():
+            uc.reg_write(r, regs["sp_banks"][n])
+        uc.reg_write(UC_ARM64_REG_SP, regs["sp"])
+        uc.reg_write(UC_ARM64_REG_PC, regs["pc"])
 
     # -- synchronous exceptions ------------------------------------------------------------------
 
@@ -397,6 +466,19 @@ class Cpu:
 
     def set_vfiq(self, level: bool) -> None:
         self._set_line("_vfiq_line", level)
+
+    LINES = ("irq", "fiq", "virq", "vfiq")
+
+    @property
+    def lines(self) -> dict[str, bool]:
+        """The levels of the interrupt inputs, by name (LINES)."""
+        return {"irq": self._irq_line, "fiq": self._fiq_line, "virq": self._virq_line, "vfiq": self._vfiq_line}
+
+    def set_line(self, name: str, level: bool) -> None:
+        """Drive one interrupt input by its name in LINES."""
+        if name not in self.LINES:
+            raise ValueError(f"no interrupt input {name!r}")
+        self._set_line(f"_{name}_line", level)
 
     @property
     def interrupt_pending(self) -> bool:

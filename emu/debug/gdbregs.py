@@ -22,7 +22,6 @@ from typing import TYPE_CHECKING, Callable
 from xml.sax.saxutils import escape as xml_escape
 
 from unicorn.arm64_const import (
-    UC_ARM64_REG_CP_REG,
     UC_ARM64_REG_FPCR,
     UC_ARM64_REG_FPSR,
     UC_ARM64_REG_PC,
@@ -35,8 +34,6 @@ from unicorn.arm64_const import (
     UC_ARM64_REG_X29,
     UC_ARM64_REG_X30,
 )
-
-from ..cpu.sysregs import SYSREGS
 
 if TYPE_CHECKING:
     from ..machine import Machine
@@ -88,22 +85,8 @@ def _uc_reg(uc_id: int):
     return (lambda m: m.uc.reg_read(uc_id)), (lambda m, v: m.uc.reg_write(uc_id, v))
 
 
-def _rebuild_flags(m: "Machine") -> None:
-    # QEMU caches the EL and other PSTATE-derived flags; they are recomputed on a system-register
-    # write, so rewrite SCR_EL3 with its own value after PSTATE changes (see emu/cpu/core.py).
-    r = SYSREGS["SCR_EL3"]
-    value = m.uc.reg_read(UC_ARM64_REG_CP_REG, (r.crn, r.crm, r.op0, r.op1, r.op2))
-    m.uc.reg_write(UC_ARM64_REG_CP_REG, (r.crn, r.crm, r.op0, r.op1, r.op2, value))
-
-
 def _write_cpsr(m: "Machine", value: int) -> None:
-    m.uc.reg_write(UC_ARM64_REG_PSTATE, value & 0xFFFFFFFF)
-    _rebuild_flags(m)
-
-
-def _current_sp_bank(m: "Machine") -> int:
-    pstate = m.uc.reg_read(UC_ARM64_REG_PSTATE)
-    return (pstate >> 2) & 3 if pstate & 1 else 0
+    m.cpu.set_pstate(value)
 
 
 def _sysreg_accessors(name: str):
@@ -114,10 +97,10 @@ def _sysreg_accessors(name: str):
         bank, uc_id = _SP_BANKS[name]
 
         def read_sp(m, bank=bank, uc_id=uc_id):
-            return m.uc.reg_read(UC_ARM64_REG_SP if _current_sp_bank(m) == bank else uc_id)
+            return m.uc.reg_read(UC_ARM64_REG_SP if m.cpu.sp_bank == bank else uc_id)
 
         def write_sp(m, value, bank=bank, uc_id=uc_id):
-            m.uc.reg_write(UC_ARM64_REG_SP if _current_sp_bank(m) == bank else uc_id, value)
+            m.uc.reg_write(UC_ARM64_REG_SP if m.cpu.sp_bank == bank else uc_id, value)
 
         return read_sp, write_sp
     if name.startswith("CNT"):

@@ -89,7 +89,7 @@ class Tracer:
                 self._tenant = name
         if e.kind in ("irq", "fiq"):
             if "irq" in self.cats:
-                virtual = e.to_el == 1 and e.from_el < 2 and bool(m.cpu._virq_line or m.cpu._vfiq_line)
+                virtual = e.to_el == 1 and e.from_el < 2 and (m.cpu.lines["virq"] or m.cpu.lines["vfiq"])
                 kind = ("v" if virtual else "") + e.kind.upper()
                 rec = {"event": "interrupt", "kind": kind, "from_el": e.from_el, "to_el": e.to_el,
                        "vector": VECTOR_NAMES.get(e.vector_offset, hex(e.vector_offset)), "elr": e.elr,
