@@ -49,6 +49,7 @@ from unicorn.arm64_const import (
 )
 
 from .board import Board, load_board
+from .cpu.hooks import HookRegistry
 from .cpu.core import EXCP_HVC, EXCP_SMC, EXCP_UDEF, OFFSET_SYNC, VECTOR_NAMES, Cpu, ExceptionEntry
 from .cpu.clock import COUNTER_HZ, VirtualClock
 from .cpu.esr import describe, insn_address
@@ -230,6 +231,8 @@ class Machine:
         uc = Uc(UC_ARCH_ARM64, UC_MODE_ARM)
         uc.ctl_set_cpu_model(UC_CPU_ARM64_A53)
         self.uc = uc
+        self.hooks = HookRegistry()
+        self.hooks.attach(uc)
         self._ram_backing: list[mmap.mmap] = []
         self.rom_banks: list[RomBank] = []
         self._rom_remap = False
@@ -238,7 +241,7 @@ class Machine:
         for region in self.board.memory.values():
             self._map_memory(region)
 
-        self.cpu = Cpu(uc, 0)
+        self.cpu = Cpu(uc, 0, self.hooks)
         self.cpu.on_sync = self._on_sync
         self.cpu.on_loop = self._on_loop
         self.cpu.on_interrupt = self._on_interrupt
@@ -263,7 +266,7 @@ class Machine:
         self.timer = GenericTimer(self.clock, COUNTER_HZ, self.ppi_lines[PPI_PHYS_TIMER],
                                   self.ppi_lines[PPI_VIRT_TIMER], self.ppi_lines[PPI_HYP_TIMER])
         self.timer_regs = TimerRegisters(uc, self.timer, self._timer_reprogrammed, self._hook_error,
-                                         highest_el=start_el)
+                                         highest_el=start_el, hooks=self.hooks)
         self._budget_end: int | None = None
         self._time_limit: int | None = None
 
@@ -285,10 +288,10 @@ class Machine:
         # stores to RAM several times slower. RAM has every permission and no holes, so these
         # hooks could never fire there anyway.
         for begin, end in self._outside_ram():
-            uc.hook_add(UC_HOOK_MEM_READ_UNMAPPED | UC_HOOK_MEM_WRITE_UNMAPPED | UC_HOOK_MEM_FETCH_UNMAPPED,
-                        self._on_unmapped, begin=begin, end=end)
-            uc.hook_add(UC_HOOK_MEM_READ_PROT | UC_HOOK_MEM_WRITE_PROT | UC_HOOK_MEM_FETCH_PROT, self._on_protected,
-                        begin=begin, end=end)
+            self.hooks.add(UC_HOOK_MEM_READ_UNMAPPED | UC_HOOK_MEM_WRITE_UNMAPPED | UC_HOOK_MEM_FETCH_UNMAPPED,
+                           self._on_unmapped, begin=begin, end=end)
+            self.hooks.add(UC_HOOK_MEM_READ_PROT | UC_HOOK_MEM_WRITE_PROT | UC_HOOK_MEM_FETCH_PROT, self._on_protected,
+                           begin=begin, end=end)
         self._result: RunResult | None = None
         self.log_kinds: set[str] = set()  # device log kinds to show: "guest_error", "unimp"
         self._cs = Cs(CS_ARCH_ARM64, CS_MODE_ARM)
@@ -652,7 +655,7 @@ class Machine:
 
     def _start_counting(self) -> None:
         if self.icount is None:
-            self.icount = InstructionCounter(self.uc)
+            self.icount = InstructionCounter(self.uc, self.hooks)
             if self.clock.mode == "deterministic":
                 self.clock.attach_instruction_counter(lambda: self.icount.retired, self.icount.count_address)
 

@@ -19,11 +19,9 @@ it does, so SPSR_ELx (a CP_REG write) is written after PSTATE in the same batch.
 from __future__ import annotations
 
 import ctypes
-import struct
 from typing import Callable, NamedTuple
 
 from unicorn import UC_HOOK_INTR, UC_PROT_EXEC, Uc, UcError
-from unicorn.unicorn_py3.unicorn import uc_hook_h
 from unicorn.arm64_const import (
     UC_ARM64_REG_CP_REG,
     UC_ARM64_REG_ELR_EL1,
@@ -52,8 +50,8 @@ from unicorn.arm64_const import (
 from unicorn.unicorn_py3.unicorn import uclib
 
 from .calibrate import exception_state_offset, live_exception_address
-from .esr import ec_of
 from .fastreg import RegBatch
+from .hooks import HookRegistry
 from .gpr import X
 from .sysregs import SPSR_ELX, SYSREGS
 
@@ -170,7 +168,7 @@ class Cpu:
     that keeps re-entering its own vector.
     """
 
-    def __init__(self, uc: Uc, index: int = 0):
+    def __init__(self, uc: Uc, index: int = 0, hooks: HookRegistry | None = None):
         self.uc = uc
         self.index = index
         h = uc._uch
@@ -210,11 +208,10 @@ class Cpu:
         # The binding's hook_add wraps callbacks in two Python layers; on the hottest path of the
         # glue we register a ctypes callback with the C library directly.
         self._intr_cb = _INTR_CB(self._on_intr_raw)
-        self._intr_hook = uc_hook_h()
-        err = uclib.uc_hook_add(h, ctypes.byref(self._intr_hook), UC_HOOK_INTR,
-                                ctypes.cast(self._intr_cb, ctypes.c_void_p), None, ctypes.c_uint64(1), ctypes.c_uint64(0))
-        if err:
-            raise RuntimeError(f"uc_hook_add(UC_HOOK_INTR) failed ({err})")
+        if hooks is None:
+            hooks = HookRegistry()
+            hooks.attach(uc)
+        hooks.add_native(uc, UC_HOOK_INTR, ctypes.cast(self._intr_cb, ctypes.c_void_p).value, None)
 
     def close(self) -> None:
         if self._ctx:

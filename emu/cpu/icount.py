@@ -12,9 +12,9 @@ from __future__ import annotations
 import ctypes
 
 from unicorn import UC_HOOK_BLOCK, Uc
-from unicorn.unicorn_py3.unicorn import uc_hook_h, uclib
 
 from . import native
+from .hooks import HookRegistry
 
 NO_LIMIT = (1 << 64) - 1
 STOPPED_AT_LIMIT = 1
@@ -22,20 +22,17 @@ STOPPED_MISALIGNED = 2  # a block was about to run at a PC that is not a multipl
 
 
 class InstructionCounter:
-    def __init__(self, uc: Uc):
+    def __init__(self, uc: Uc, hooks: HookRegistry | None = None):
         self.uc = uc
         self.native = native.available()
         self._c = native.BlockCounter(0, NO_LIMIT, native.uc_emu_stop_address() if self.native else 0, 0, 0, 0)
-        self._hh = uc_hook_h()
+        if hooks is None:
+            hooks = HookRegistry()
+            hooks.attach(uc)
         if self.native:
-            cb = ctypes.c_void_p(native.block_hook_address())
-            user = ctypes.c_void_p(ctypes.addressof(self._c))
-            err = uclib.uc_hook_add(uc._uch, ctypes.byref(self._hh), UC_HOOK_BLOCK, cb, user,
-                                    ctypes.c_uint64(1), ctypes.c_uint64(0))
-            if err:
-                raise RuntimeError(f"uc_hook_add(UC_HOOK_BLOCK) failed ({err})")
+            hooks.add_native(uc, UC_HOOK_BLOCK, native.block_hook_address(), ctypes.addressof(self._c))
         else:
-            uc.hook_add(UC_HOOK_BLOCK, self._py_block)
+            hooks.add(UC_HOOK_BLOCK, self._py_block)
 
     def _py_block(self, uc: Uc, _addr: int, size: int, _ud) -> None:
         c = self._c

@@ -25,10 +25,10 @@ from unicorn.arm64_const import (
     UC_ARM64_REG_PC,
     UC_ARM64_REG_PSTATE,
 )
-from unicorn.unicorn_py3.unicorn import uc_hook_h, uclib
 
 from . import native
 from .fastreg import CpRegBuf
+from .hooks import HookRegistry
 from .gpr import X
 from .sysregs import SYSREGS
 from ..devices.generic_timer import UNDEFINED
@@ -46,8 +46,11 @@ class TimerRegisters:
     """Serves MRS/MSR of CNT* registers from ``timer``; ``after_write`` runs after each MSR."""
 
     def __init__(self, uc: Uc, timer, after_write: Callable[[], None], on_error: Callable[[BaseException], None],
-                 highest_el: int = 2):
+                 highest_el: int = 2, hooks: HookRegistry | None = None):
         self.uc = uc
+        if hooks is None:
+            hooks = HookRegistry()
+            hooks.attach(uc)
         self.highest_el = highest_el  # the EL the board boots at: CNTFRQ_EL0 is writable there
         self.timer = timer
         self.after_write = after_write
@@ -73,12 +76,7 @@ class TimerRegisters:
             else:
                 cb, user = ctypes.cast(handler, ctypes.c_void_p).value, 0
             self._keep.append(handler)
-            hh = uc_hook_h()
-            err = uclib.uc_hook_add(uc._uch, ctypes.byref(hh), UC_HOOK_INSN, ctypes.c_void_p(cb), ctypes.c_void_p(user),
-                                    ctypes.c_uint64(1), ctypes.c_uint64(0), ctypes.c_int(insn))
-            if err:
-                raise RuntimeError(f"uc_hook_add(UC_HOOK_INSN) failed ({err})")
-            self._keep.append(hh)
+            hooks.add_native(uc, UC_HOOK_INSN, cb, user, insn=insn)
         timer.clock.on_change(self.sync_counter_reads)
         timer.on_counter_controls_change(self.sync_counter_reads)
         self.sync_counter_reads()

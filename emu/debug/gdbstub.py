@@ -543,7 +543,7 @@ class GdbServer:
             return False
         if pieces:
             # The debugger may have patched code: drop translations made from the old bytes.
-            self.m.uc.ctl_flush_tb()
+            self.m.hooks.flush_translations()
         return True
 
     @staticmethod
@@ -600,34 +600,30 @@ class GdbServer:
         key = (kind, addr, length)
         if key in self._points:
             return
-        uc = self.m.uc
+        hooks = self.m.hooks
         if kind < Z_WRITE_WATCH:
-            hook = uc.hook_add(UC_HOOK_CODE, self._on_breakpoint, kind, begin=addr, end=addr)
-            uc.ctl_flush_tb()  # translated blocks only carry the hooks that existed then
+            hook = hooks.add(UC_HOOK_CODE, self._on_breakpoint, kind, begin=addr, end=addr)
         else:
             types = {Z_WRITE_WATCH: UC_HOOK_MEM_WRITE, Z_READ_WATCH: UC_HOOK_MEM_READ,
                      Z_ACCESS_WATCH: UC_HOOK_MEM_READ | UC_HOOK_MEM_WRITE}[kind]
             # Unicorn bounds a memory hook by the access's first byte; an access that starts up
             # to 15 bytes below the range (a 16-byte pair) may still touch it, so widen and
             # check the overlap in the hook.
-            hook = uc.hook_add(types, self._on_watch, key, begin=max(0, addr - 15), end=addr + length - 1)
+            hook = hooks.add(types, self._on_watch, key, begin=max(0, addr - 15), end=addr + length - 1)
             if self._watch_hook is None:
-                self._watch_hook = uc.hook_add(UC_HOOK_CODE, self._on_watch_boundary)
-                uc.ctl_flush_tb()
+                self._watch_hook = hooks.add(UC_HOOK_CODE, self._on_watch_boundary)
         self._points[key] = _Point(kind, addr, length, hook)
 
     def _remove_point(self, kind: int, addr: int, length: int) -> None:
         point = self._points.pop((kind, addr, length), None)
         if point is None:
             return
-        uc = self.m.uc
-        uc.hook_del(point.hook)
-        if kind < Z_WRITE_WATCH:
-            uc.ctl_flush_tb()
-        elif self._watch_hook is not None and not any(p.kind >= Z_WRITE_WATCH for p in self._points.values()):
-            uc.hook_del(self._watch_hook)
+        hooks = self.m.hooks
+        hooks.remove(point.hook)
+        if kind >= Z_WRITE_WATCH and self._watch_hook is not None \
+                and not any(p.kind >= Z_WRITE_WATCH for p in self._points.values()):
+            hooks.remove(self._watch_hook)   # back to uninstrumented code
             self._watch_hook = None
-            uc.ctl_flush_tb()  # back to uninstrumented code
 
     def _breakpoint_at(self, pc: int) -> int | None:
         for p in self._points.values():
@@ -746,7 +742,6 @@ class GdbServer:
 
     def _step(self) -> RunResult:
         m = self.m
-        uc = m.uc
         start = m.cpu.pc
         calls = [0]
 
@@ -758,13 +753,11 @@ class GdbServer:
                 m.pause(Stop.WATCHPOINT if self._watch_hit else Stop.STEP)
 
         self._stepping = True
-        hook = uc.hook_add(UC_HOOK_CODE, on_code)
-        uc.ctl_flush_tb()
+        hook = m.hooks.add(UC_HOOK_CODE, on_code)
         try:
             return m.run()
         finally:
-            uc.hook_del(hook)
-            uc.ctl_flush_tb()  # leave no per-instruction instrumentation behind
+            m.hooks.remove(hook)  # leave no per-instruction instrumentation behind
             self._stepping = False
 
     def _resume_and_report(self, s: _Session) -> str | None:

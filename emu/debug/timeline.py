@@ -56,7 +56,7 @@ class Timeline:
                         addr = seg.addr + off
                         if addr not in self._hooked:
                             self._hooked.add(addr)
-                            self._hooks.append(self.m.uc.hook_add(UC_HOOK_CODE, self._on_eret, None, addr, addr))
+                            self._hooks.append(self.m.hooks.add(UC_HOOK_CODE, self._on_eret, None, addr, addr))
 
     def _now(self) -> float:
         return round(virtual_ns(self.m) / 1000.0, 3)
