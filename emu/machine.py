@@ -12,7 +12,7 @@ import mmap
 import struct
 import sys
 import threading
-from typing import Callable, TextIO
+from typing import TextIO
 
 from capstone import CS_ARCH_ARM64, CS_MODE_ARM, Cs
 from unicorn import (
@@ -32,10 +32,7 @@ from unicorn import (
     UC_MEM_WRITE_PROT,
     UC_MEM_WRITE_UNMAPPED,
     UC_MODE_ARM,
-    UC_PROT_ALL,
     UC_PROT_EXEC,
-    UC_PROT_READ,
-    UC_PROT_WRITE,
     Uc,
     UcError,
 )
@@ -49,6 +46,8 @@ from unicorn.arm64_const import (
 )
 
 from .board import Board, load_board
+from .board.builder import BoardBuilder
+from .console import Console
 from .cpu.hooks import HookRegistry
 from .cpu.core import EXCP_HVC, EXCP_SMC, EXCP_UDEF, OFFSET_SYNC, VECTOR_NAMES, Cpu, ExceptionEntry
 from .cpu.clock import COUNTER_HZ, VirtualClock
@@ -75,130 +74,6 @@ PAGE_SIZE = 0x1000
 PPI_HYP_TIMER = 26
 PPI_VIRT_TIMER = 27
 PPI_PHYS_TIMER = 30
-
-
-class Console:
-    """Where the UART's bytes go: a stream (stdout by default) and a transcript kept for tests."""
-
-    def __init__(self, out=None, echo: bool = True):
-        self._out = out if out is not None else sys.stdout.buffer
-        self.echo = echo
-        self.transcript = bytearray()
-        self.listeners: list[Callable[[bytes], None]] = []
-
-    def write(self, data: bytes) -> None:
-        self.transcript += data
-        if self.echo:
-            self._out.write(data)
-            if b"\n" in data:
-                self._out.flush()
-        for fn in self.listeners:
-            fn(data)
-
-    def flush(self) -> None:
-        if self.echo:
-            self._out.flush()
-
-    @property
-    def text(self) -> str:
-        return self.transcript.decode("utf-8", "replace")
-
-
-def _make_pl011(spec, irq: IrqLine, machine: "Machine"):
-    from .devices.pl011 import Pl011
-
-    return Pl011(irq=irq, tx=machine.console.write, log=machine.device_log, name=spec.name)
-
-
-def _make_pl031(spec, irq: IrqLine, machine: "Machine"):
-    import time
-
-    from .devices.pl031 import DETERMINISTIC_START, Pl031
-
-    # Deterministic time reads the same dates every run; realtime reads the host's UTC clock.
-    start = DETERMINISTIC_START if machine.clock.mode == "deterministic" else int(time.time())
-    return Pl031(irq=irq, clock=machine.clock, hz=COUNTER_HZ, start=start, log=machine.device_log,
-                 name=spec.name)
-
-
-def _make_pl061(spec, irq: IrqLine, machine: "Machine"):
-    from .devices.pl061 import Pl061
-
-    return Pl061(irq=irq, log=machine.device_log, name=spec.name)
-
-
-def _make_virtio_mmio(spec, irq: IrqLine, machine: "Machine"):
-    from .devices.virtio_mmio import VirtioMmioBank
-
-    return VirtioMmioBank(log=machine.device_log, name=spec.name)
-
-
-def _make_gicv2m(spec, irq: IrqLine, machine: "Machine"):
-    from .devices.gicv2m import VIRT_BASE_SPI, VIRT_NUM_SPIS, Gicv2m
-
-    # The frame drives SPIs of its own (QEMU virt's), wired here rather than through spec.irq.
-    spis = [IrqLine(None, f"{spec.name}.spi{VIRT_BASE_SPI + n}") for n in range(VIRT_NUM_SPIS)]
-    for n, line in enumerate(spis):
-        machine._connect_irq(VIRT_BASE_SPI + n, line)
-    return Gicv2m(spis, VIRT_BASE_SPI, log=machine.device_log, name=spec.name)
-
-
-def _make_gpex(spec, irq: IrqLine, machine: "Machine"):
-    from .devices.gpex import GpexEcam
-
-    return GpexEcam(log=machine.device_log, name=spec.name)
-
-
-class _PhysicalMemoryPort:
-    """A device's DMA port onto the machine's memory (RAM and ROM; never a device register,
-    a hole or a region without write permission, which raise EmuError). No IOMMU sits in
-    front of it yet."""
-
-    def __init__(self, machine: "Machine"):
-        self._machine = machine
-
-    def read(self, addr: int, size: int) -> bytes:
-        return self._machine.read_phys(addr, size)
-
-    def write(self, addr: int, data: bytes) -> None:
-        m = self._machine
-        region = next((r for r in m.board.memory.values()
-                       if r.base <= addr and addr + len(data) <= r.end and "w" in r.access), None)
-        if region is None:
-            raise EmuError(f"physical address {addr:#x} ({len(data)} bytes) is not writable memory")
-        m.uc.mem_write(addr, bytes(data))
-
-
-def _make_fw_cfg(spec, irq: IrqLine, machine: "Machine"):
-    from .devices.fw_cfg import FwCfgMmio, virt_files, virt_items
-
-    return FwCfgMmio(_PhysicalMemoryPort(machine), virt_items(machine.board.cores), virt_files(),
-                     log=machine.device_log, name=spec.name)
-
-
-# Device models by the name a board file uses. Each factory gets its spec, its IRQ output and
-# the machine's services (console, clock, log); wiring stays here, not in the devices.
-DEVICE_MODELS: dict[str, Callable] = {
-    "pl011": _make_pl011,
-    "pl031": _make_pl031,
-    "pl061": _make_pl061,
-    "virtio-mmio": _make_virtio_mmio,
-    "gicv2m": _make_gicv2m,
-    "gpex": _make_gpex,
-    "fw-cfg": _make_fw_cfg,
-}
-
-
-def _make_pflash_cfi01(bank: RomBank, name: str, machine: "Machine"):
-    from .devices.pflash_cfi01 import PflashCfi01
-
-    return PflashCfi01(bank.backing, log=machine.device_log, name=name)
-
-
-#: ROM device models by the name a memory region's ``model`` uses (emu/board MEMORY_MODELS).
-MEMORY_MODELS: dict[str, Callable] = {
-    "pflash-cfi01": _make_pflash_cfi01,
-}
 
 
 class GuestStopped(Exception):
@@ -238,8 +113,9 @@ class Machine:
         self._rom_remap = False
         self._rom_fetch = False  # an instruction fetch found a flash window to map as memory
         self.mmio = MmioBus(uc, lambda va: self.read_virtual(va, 4))
+        self.builder = BoardBuilder(self)
         for region in self.board.memory.values():
-            self._map_memory(region)
+            self.builder.map_region(region)
 
         self.cpu = Cpu(uc, 0, self.hooks)
         self.cpu.on_sync = self._on_sync
@@ -275,11 +151,11 @@ class Machine:
         self.irq_lines: dict[int, IrqLine] = {}
         self.gic = None
         if self.board.interrupt_controller is not None:
-            self._attach_gic(self.board.interrupt_controller)
+            self.builder.attach_gic(self.board.interrupt_controller)
         for spec in self.board.devices:
-            self._attach_device(spec)
+            self.builder.attach_device(spec)
         for intid, line in self.ppi_lines.items():
-            self._connect_irq(intid, line, cpu=0)
+            self.builder.connect_irq(intid, line, cpu=0)
 
         self._unmapped: tuple[str, int, int] | None = None
         self._protected: tuple[str, int, int] | None = None
@@ -287,7 +163,7 @@ class Machine:
         # hook covers on its slow path (it never marks the page's TLB entry clean), which made
         # stores to RAM several times slower. RAM has every permission and no holes, so these
         # hooks could never fire there anyway.
-        for begin, end in self._outside_ram():
+        for begin, end in self.builder.outside_ram():
             self.hooks.add(UC_HOOK_MEM_READ_UNMAPPED | UC_HOOK_MEM_WRITE_UNMAPPED | UC_HOOK_MEM_FETCH_UNMAPPED,
                            self._on_unmapped, begin=begin, end=end)
             self.hooks.add(UC_HOOK_MEM_READ_PROT | UC_HOOK_MEM_WRITE_PROT | UC_HOOK_MEM_FETCH_PROT, self._on_protected,
@@ -297,36 +173,6 @@ class Machine:
         self._cs = Cs(CS_ARCH_ARM64, CS_MODE_ARM)
 
     # -- construction ---------------------------------------------------------------------------
-
-    def _map_memory(self, region) -> None:
-        perms = 0
-        perms |= UC_PROT_READ if "r" in region.access else 0
-        perms |= UC_PROT_WRITE if "w" in region.access else 0
-        perms |= UC_PROT_EXEC if "x" in region.access else 0
-        if region.model is not None:
-            for n in range(region.banks):
-                bank = RomBank(self.uc, self.mmio, region.base + n * region.bank_size, region.bank_size,
-                               perms & ~UC_PROT_WRITE, self._rom_bank_changed)
-                bank.device = MEMORY_MODELS[region.model](bank, f"{region.name}{n}", self)
-                self.rom_banks.append(bank)
-        elif region.name == "ram":
-            # Host memory we own, so that cores can share it and snapshots can read it directly.
-            backing = mmap.mmap(-1, region.size, flags=mmap.MAP_PRIVATE | mmap.MAP_ANONYMOUS)
-            self._ram_backing.append(backing)
-            ptr = ctypes_address(backing)
-            self.uc.mem_map_ptr(region.base, region.size, perms or UC_PROT_ALL, ptr)
-        else:
-            self.uc.mem_map(region.base, region.size, perms)
-
-    def _outside_ram(self) -> list[tuple[int, int]]:
-        """Inclusive physical ranges that cover everything but the board's RAM."""
-        ram = self.board.memory.get("ram")
-        if ram is None:
-            return [(0, MASK64)]
-        ranges = [(0, ram.base - 1)] if ram.base else []
-        if ram.base + ram.size <= MASK64:
-            ranges.append((ram.base + ram.size, MASK64))
-        return ranges
 
     def _rom_bank_at(self, address: int) -> RomBank | None:
         return next((b for b in self.rom_banks if b.base <= address < b.base + b.size), None)
@@ -348,44 +194,6 @@ class Machine:
         # Shown only when asked for, as QEMU's -d guest_errors,unimp.
         if kind in self.log_kinds:
             self._log.write(f"emu: {source}: {kind}: {message}\n")
-
-    def _attach_gic(self, spec) -> None:
-        if spec.model != "gicv2":
-            raise EmuError(f"board '{self.board.name}': unknown interrupt controller '{spec.model}'")
-        from .devices.gicv2 import Gicv2
-
-        gic = Gicv2(num_cpus=1, num_spis=spec.num_spis, current_cpu=lambda: 0, log=self.device_log)
-        for frame, base in spec.frames.items():
-            dev = getattr(gic, frame)
-            self.mmio.map(base, dev.SIZE, dev)
-        out = gic.outputs[0]
-        for line, sink in ((out.irq, self.cpu.set_irq), (out.fiq, self.cpu.set_fiq),
-                           (out.virq, self.cpu.set_virq), (out.vfiq, self.cpu.set_vfiq)):
-            line.connect(sink)
-            sink(line.level)
-        self.gic = gic
-
-    def _connect_irq(self, intid: int, line: IrqLine, cpu: int | None = None) -> None:
-        """Wire a device's output to the GIC input ``intid`` (a PPI of ``cpu``, or an SPI)."""
-        if self.gic is None:
-            return  # no interrupt controller: the line keeps its level for whoever looks
-        target = self.gic.input_line(intid, cpu)
-        line.connect(target.set)
-        target.set(line.level)
-
-    def _attach_device(self, spec) -> None:
-        factory = DEVICE_MODELS.get(spec.model)
-        if factory is None:
-            raise EmuError(f"board '{self.board.name}': unknown device model '{spec.model}'")
-        line = IrqLine(None, f"{spec.name}.irq")
-        if spec.irq is not None:
-            self.irq_lines[spec.irq] = line
-            self._connect_irq(spec.irq, line)
-        dev = factory(spec, line, self)
-        self.devices[spec.name] = dev
-        if hasattr(dev, "next_deadline"):
-            self.timed_devices.append(dev)  # a device that keeps time (an RTC alarm) wakes the run loop too
-        self.mmio.map(spec.base, spec.size, dev)
 
     # -- images ---------------------------------------------------------------------------------
 
@@ -909,9 +717,3 @@ def _placements_of(image: Image) -> list:
         return read_placements(image)
     except (EmuError, OSError):
         return []
-
-
-def ctypes_address(buf: mmap.mmap) -> int:
-    import ctypes
-
-    return ctypes.addressof(ctypes.c_char.from_buffer(buf))

@@ -67,7 +67,7 @@ SPI_FIRST = NUM_PRIVATE        # SGIs and PPIs are banked per CPU; devices drive
 GICV2_MAX_SPIS = (1020 - NUM_PRIVATE) // 32 * 32   # INTIDs 1020-1023 are special (IHI 0048B 3.2.5)
 
 #: Device models a board can name, by their MMIO register window. The machine has a factory
-#: for each (emu/machine.py DEVICE_MODELS); tests/board checks that the two lists agree.
+#: for each (emu/board/builder.py DEVICE_MODELS); tests/board checks that the two lists agree.
 DEVICE_MODELS: dict[str, int] = {
     "pl011": Pl011.SIZE,
     "pl031": Pl031.SIZE,

@@ -158,14 +158,14 @@ def test_with_ram_size_keeps_ram_clear_of_devices(tmp_path):
 
 def test_board_models_are_the_machines():
     from emu.board import DEVICE_MODELS
-    from emu.machine import DEVICE_MODELS as FACTORIES
+    from emu.board.builder import DEVICE_MODELS as FACTORIES
 
     assert set(DEVICE_MODELS) == set(FACTORIES)
 
 
 def test_memory_models_are_the_machines():
     from emu.board import MEMORY_MODELS
-    from emu.machine import MEMORY_MODELS as FACTORIES
+    from emu.board.builder import MEMORY_MODELS as FACTORIES
 
     assert set(MEMORY_MODELS) == set(FACTORIES)
 

@@ -1,0 +1,199 @@
+"""The board builder: the one place where a board description becomes wiring.
+
+It maps the board's memory regions into the core's address space (RAM as host memory that
+cores can share, ROM devices as banks, emu/mem/rombank.py), creates the interrupt controller
+and the device models the board file names, connects each device's interrupt output to its
+GIC input, and the timer PPIs to the core. Device models get their spec, their IRQ output and
+the machine's services (console, clock, log); they never wire themselves.
+"""
+
+from __future__ import annotations
+
+import mmap
+from typing import TYPE_CHECKING, Callable
+
+from unicorn import UC_PROT_ALL, UC_PROT_EXEC, UC_PROT_READ, UC_PROT_WRITE
+
+from ..cpu.clock import COUNTER_HZ
+from ..cpu.psci import MASK64
+from ..devices.irq import IrqLine
+from ..errors import EmuError
+from ..mem.rombank import RomBank, buffer_address
+
+if TYPE_CHECKING:
+    from ..machine import Machine
+
+
+def _make_pl011(spec, irq: IrqLine, machine: "Machine"):
+    from ..devices.pl011 import Pl011
+
+    return Pl011(irq=irq, tx=machine.console.write, log=machine.device_log, name=spec.name)
+
+
+def _make_pl031(spec, irq: IrqLine, machine: "Machine"):
+    import time
+
+    from ..devices.pl031 import DETERMINISTIC_START, Pl031
+
+    # Deterministic time reads the same dates every run; realtime reads the host's UTC clock.
+    start = DETERMINISTIC_START if machine.clock.mode == "deterministic" else int(time.time())
+    return Pl031(irq=irq, clock=machine.clock, hz=COUNTER_HZ, start=start, log=machine.device_log,
+                 name=spec.name)
+
+
+def _make_pl061(spec, irq: IrqLine, machine: "Machine"):
+    from ..devices.pl061 import Pl061
+
+    return Pl061(irq=irq, log=machine.device_log, name=spec.name)
+
+
+def _make_virtio_mmio(spec, irq: IrqLine, machine: "Machine"):
+    from ..devices.virtio_mmio import VirtioMmioBank
+
+    return VirtioMmioBank(log=machine.device_log, name=spec.name)
+
+
+def _make_gicv2m(spec, irq: IrqLine, machine: "Machine"):
+    from ..devices.gicv2m import VIRT_BASE_SPI, VIRT_NUM_SPIS, Gicv2m
+
+    # The frame drives SPIs of its own (QEMU virt's), wired here rather than through spec.irq.
+    spis = [IrqLine(None, f"{spec.name}.spi{VIRT_BASE_SPI + n}") for n in range(VIRT_NUM_SPIS)]
+    for n, line in enumerate(spis):
+        machine.builder.connect_irq(VIRT_BASE_SPI + n, line)
+    return Gicv2m(spis, VIRT_BASE_SPI, log=machine.device_log, name=spec.name)
+
+
+def _make_gpex(spec, irq: IrqLine, machine: "Machine"):
+    from ..devices.gpex import GpexEcam
+
+    return GpexEcam(log=machine.device_log, name=spec.name)
+
+
+class _PhysicalMemoryPort:
+    """A device's DMA port onto the machine's memory (RAM and ROM; never a device register,
+    a hole or a region without write permission, which raise EmuError). No IOMMU sits in
+    front of it yet."""
+
+    def __init__(self, machine: "Machine"):
+        self._machine = machine
+
+    def read(self, addr: int, size: int) -> bytes:
+        return self._machine.read_phys(addr, size)
+
+    def write(self, addr: int, data: bytes) -> None:
+        m = self._machine
+        region = next((r for r in m.board.memory.values()
+                       if r.base <= addr and addr + len(data) <= r.end and "w" in r.access), None)
+        if region is None:
+            raise EmuError(f"physical address {addr:#x} ({len(data)} bytes) is not writable memory")
+        m.uc.mem_write(addr, bytes(data))
+
+
+def _make_fw_cfg(spec, irq: IrqLine, machine: "Machine"):
+    from ..devices.fw_cfg import FwCfgMmio, virt_files, virt_items
+
+    return FwCfgMmio(_PhysicalMemoryPort(machine), virt_items(machine.board.cores), virt_files(),
+                     log=machine.device_log, name=spec.name)
+
+
+# Device models by the name a board file uses. Each factory gets its spec, its IRQ output and
+# the machine's services (console, clock, log); wiring stays here, not in the devices.
+DEVICE_MODELS: dict[str, Callable] = {
+    "pl011": _make_pl011,
+    "pl031": _make_pl031,
+    "pl061": _make_pl061,
+    "virtio-mmio": _make_virtio_mmio,
+    "gicv2m": _make_gicv2m,
+    "gpex": _make_gpex,
+    "fw-cfg": _make_fw_cfg,
+}
+
+
+def _make_pflash_cfi01(bank: RomBank, name: str, machine: "Machine"):
+    from ..devices.pflash_cfi01 import PflashCfi01
+
+    return PflashCfi01(bank.backing, log=machine.device_log, name=name)
+
+
+#: ROM device models by the name a memory region's ``model`` uses (emu/board MEMORY_MODELS).
+MEMORY_MODELS: dict[str, Callable] = {
+    "pflash-cfi01": _make_pflash_cfi01,
+}
+
+
+class BoardBuilder:
+    def __init__(self, machine: "Machine"):
+        self.m = machine
+
+    def map_region(self, region) -> None:
+        m = self.m
+        perms = 0
+        perms |= UC_PROT_READ if "r" in region.access else 0
+        perms |= UC_PROT_WRITE if "w" in region.access else 0
+        perms |= UC_PROT_EXEC if "x" in region.access else 0
+        if region.model is not None:
+            for n in range(region.banks):
+                bank = RomBank(m.uc, m.mmio, region.base + n * region.bank_size, region.bank_size,
+                               perms & ~UC_PROT_WRITE, m._rom_bank_changed)
+                bank.device = MEMORY_MODELS[region.model](bank, f"{region.name}{n}", m)
+                m.rom_banks.append(bank)
+        elif region.name == "ram":
+            # Host memory we own, so that cores can share it and snapshots can read it directly.
+            backing = mmap.mmap(-1, region.size, flags=mmap.MAP_PRIVATE | mmap.MAP_ANONYMOUS)
+            m._ram_backing.append(backing)
+            ptr = buffer_address(backing)
+            m.uc.mem_map_ptr(region.base, region.size, perms or UC_PROT_ALL, ptr)
+        else:
+            m.uc.mem_map(region.base, region.size, perms)
+
+    def outside_ram(self) -> list[tuple[int, int]]:
+        """Inclusive physical ranges that cover everything but the board's RAM."""
+        m = self.m
+        ram = m.board.memory.get("ram")
+        if ram is None:
+            return [(0, MASK64)]
+        ranges = [(0, ram.base - 1)] if ram.base else []
+        if ram.base + ram.size <= MASK64:
+            ranges.append((ram.base + ram.size, MASK64))
+        return ranges
+
+    def attach_gic(self, spec) -> None:
+        m = self.m
+        if spec.model != "gicv2":
+            raise EmuError(f"board '{m.board.name}': unknown interrupt controller '{spec.model}'")
+        from ..devices.gicv2 import Gicv2
+
+        gic = Gicv2(num_cpus=1, num_spis=spec.num_spis, current_cpu=lambda: 0, log=m.device_log)
+        for frame, base in spec.frames.items():
+            dev = getattr(gic, frame)
+            m.mmio.map(base, dev.SIZE, dev)
+        out = gic.outputs[0]
+        for line, sink in ((out.irq, m.cpu.set_irq), (out.fiq, m.cpu.set_fiq),
+                           (out.virq, m.cpu.set_virq), (out.vfiq, m.cpu.set_vfiq)):
+            line.connect(sink)
+            sink(line.level)
+        m.gic = gic
+
+    def connect_irq(self, intid: int, line: IrqLine, cpu: int | None = None) -> None:
+        """Wire a device's output to the GIC input ``intid`` (a PPI of ``cpu``, or an SPI)."""
+        m = self.m
+        if m.gic is None:
+            return  # no interrupt controller: the line keeps its level for whoever looks
+        target = m.gic.input_line(intid, cpu)
+        line.connect(target.set)
+        target.set(line.level)
+
+    def attach_device(self, spec) -> None:
+        m = self.m
+        factory = DEVICE_MODELS.get(spec.model)
+        if factory is None:
+            raise EmuError(f"board '{m.board.name}': unknown device model '{spec.model}'")
+        line = IrqLine(None, f"{spec.name}.irq")
+        if spec.irq is not None:
+            m.irq_lines[spec.irq] = line
+            self.connect_irq(spec.irq, line)
+        dev = factory(spec, line, m)
+        m.devices[spec.name] = dev
+        if hasattr(dev, "next_deadline"):
+            m.timed_devices.append(dev)  # a device that keeps time (an RTC alarm) wakes the run loop too
+        m.mmio.map(spec.base, spec.size, dev)
