@@ -14,7 +14,6 @@ import sys
 import threading
 from typing import TextIO
 
-from capstone import CS_ARCH_ARM64, CS_MODE_ARM, Cs
 from unicorn import (
     UC_ARCH_ARM64,
     UC_ERR_FETCH_UNMAPPED,
@@ -48,13 +47,13 @@ from unicorn.arm64_const import (
 from .board import Board, load_board
 from .board.builder import BoardBuilder
 from .console import Console
+from .guestview import GuestView
 from .cpu.hooks import HookRegistry
 from .cpu.core import EXCP_HVC, EXCP_SMC, EXCP_UDEF, OFFSET_SYNC, VECTOR_NAMES, Cpu, ExceptionEntry
 from .cpu.clock import COUNTER_HZ, VirtualClock
 from .cpu.esr import describe, insn_address
 from .cpu.icount import InstructionCounter
 from .cpu.timer_glue import TimerRegisters
-from .cpu.mmu import walk_stage1, walk_stage2
 from .cpu.psci import MASK64, CoreOff, PowerOff, Psci
 from .cpu.semihosting import HLT_F000, SemihostExit, Semihosting, SemihostingConfig
 from .devices.generic_timer import GenericTimer
@@ -70,7 +69,6 @@ EXIT_GUEST_FAULT = 125  # the emulator stopped a guest that crashed or looped
 
 WFI = 0xD503207F
 ESR_UNDEFINED = 1 << 25  # EC 0x00, IL = 1
-PAGE_SIZE = 0x1000
 PPI_HYP_TIMER = 26
 PPI_VIRT_TIMER = 27
 PPI_PHYS_TIMER = 30
@@ -114,6 +112,7 @@ class Machine:
         self._rom_fetch = False  # an instruction fetch found a flash window to map as memory
         self.mmio = MmioBus(uc, lambda va: self.read_virtual(va, 4))
         self.builder = BoardBuilder(self)
+        self.view = GuestView(self)
         for region in self.board.memory.values():
             self.builder.map_region(region)
 
@@ -170,7 +169,6 @@ class Machine:
                            begin=begin, end=end)
         self._result: RunResult | None = None
         self.log_kinds: set[str] = set()  # device log kinds to show: "guest_error", "unimp"
-        self._cs = Cs(CS_ARCH_ARM64, CS_MODE_ARM)
 
     # -- construction ---------------------------------------------------------------------------
 
@@ -240,137 +238,34 @@ class Machine:
             out += [(f"gic.{f}", getattr(self.gic, f)) for f in self.board.interrupt_controller.frames]
         return out
 
-    def tenant_name(self) -> str | None:
-        """The tenant whose RAM the current stage-2 tables map at its IPA base, if any."""
-        if not self.tenants or not self.cpu.read_sysreg("HCR_EL2") & 1:
-            return None
-        vttbr = self.cpu.read_sysreg("VTTBR_EL2")
-        cache = self.__dict__.setdefault("_tenant_by_vttbr", {})
-        if vttbr not in cache:
-            name = None
-            for t in self.tenants:
-                if self.translate(t.ipa, el=1) == t.pa:
-                    name = t.name
-                    break
-            cache[vttbr] = name
-        return cache[vttbr]
+    # -- the guest's memory as tools see it (emu/guestview.py) -----------------------------------
 
-    # -- memory as the guest sees it --------------------------------------------------------------
+    def tenant_name(self) -> str | None:
+        return self.view.tenant_name()
 
     def is_memory(self, pa: int, size: int) -> bool:
-        """True when [pa, pa + size) lies in one RAM or ROM region (not a device, not a hole)."""
-        return any(r.base <= pa and pa + size <= r.base + r.size for r in self.board.memory.values())
+        return self.view.is_memory(pa, size)
 
     def read_phys(self, addr: int, size: int) -> bytes:
-        """Bytes of RAM or ROM. Device registers are refused: reading one through Unicorn would
-        run the device's read handler (pop a UART FIFO, acknowledge an interrupt)."""
-        if size < 0 or not self.is_memory(addr, size):
-            raise EmuError(f"physical address {addr:#x} ({size} bytes) is not memory")
-        if not any(b.base < addr + size and addr < b.base + b.size for b in self.rom_banks):
-            return bytes(self.uc.mem_read(addr, size))
-        out = bytearray()
-        for pa, n, bank in self._pieces(addr, size):
-            # Flash reads as its array whatever mode the device is in (as QEMU's gdbstub
-            # reads a ROM device's RAM), and never through the device.
-            out += bank.backing[pa - bank.base:pa - bank.base + n] if bank else self.uc.mem_read(pa, n)
-        return bytes(out)
+        return self.view.read_phys(addr, size)
 
     def write_phys(self, addr: int, data: bytes) -> None:
-        """Bytes into RAM or ROM from outside the guest (a loader, a debugger): flash arrays
-        are written as they are, not through the flash command set."""
-        if not self.is_memory(addr, len(data)):
-            raise EmuError(f"physical address {addr:#x} ({len(data)} bytes) is not memory")
-        pos = 0
-        for pa, n, bank in self._pieces(addr, len(data)):
-            if bank is not None:
-                bank.write_array(pa - bank.base, data[pos:pos + n])
-            else:
-                self.uc.mem_write(pa, bytes(data[pos:pos + n]))
-            pos += n
-
-    def _pieces(self, addr: int, size: int):
-        """(pa, length, ROM bank or None) covering [addr, addr + size), split at bank edges."""
-        end = addr + size
-        while addr < end:
-            bank = self._rom_bank_at(addr)
-            if bank is not None:
-                stop = min(end, bank.base + bank.size)
-            else:
-                stop = min([end] + [b.base for b in self.rom_banks if addr < b.base < end])
-            yield addr, stop - addr, bank
-            addr = stop
+        self.view.write_phys(addr, data)
 
     def translate(self, va: int, el: int | None = None) -> int | None:
-        """PA of a guest virtual address as the CPU sees it at ``el``: stage 1 when its MMU is
-        on (SCTLR_ELx.M), then stage 2 for EL0/EL1 under HCR_EL2.VM. None if unmapped, or if
-        the guest's translation tables point outside memory."""
-        try:
-            return self._translate(va, self.cpu.el if el is None else el)
-        except (EmuError, UcError):
-            return None
-
-    def _translate(self, va: int, el: int) -> int | None:
-        cpu = self.cpu
-        read = lambda a: struct.unpack("<Q", self.read_phys(a, 8))[0]
-        if el >= 2:
-            if not cpu.read_sysreg("SCTLR_EL2") & 1:
-                return va
-            return walk_stage1(va, cpu.read_sysreg("TCR_EL2"), cpu.read_sysreg("TTBR0_EL2"), None, read).pa
-        hcr = cpu.read_sysreg("HCR_EL2")
-        if hcr & 1:
-            vttbr, vtcr = cpu.read_sysreg("VTTBR_EL2"), cpu.read_sysreg("VTCR_EL2")
-            stage2 = lambda ipa: walk_stage2(vttbr, vtcr, ipa, read).pa
-        else:
-            stage2 = lambda ipa: ipa
-        if not cpu.read_sysreg("SCTLR_EL1") & 1:
-            return stage2(va)
-        ipa = walk_stage1(va, cpu.read_sysreg("TCR_EL1"), cpu.read_sysreg("TTBR0_EL1"),
-                          cpu.read_sysreg("TTBR1_EL1"), read, stage2).pa
-        return None if ipa is None else stage2(ipa)
+        return self.view.translate(va, el)
 
     def read_guest(self, va: int, size: int, el: int | None = None, physical: bool = False) -> bytes:
-        """Up to ``size`` bytes at ``va`` as the CPU sees them at ``el`` (the current EL by
-        default; ``physical``: untranslated), page by page; stops early at the first page that
-        is unmapped or is not memory, so the caller learns how much it could read."""
-        out = bytearray()
-        while len(out) < size:
-            addr = va + len(out)
-            if addr >= 1 << 64:
-                break
-            chunk = min(size - len(out), PAGE_SIZE - (addr & (PAGE_SIZE - 1)))
-            try:
-                pa = addr if physical else self.translate(addr, el)
-                if pa is None or not self.is_memory(pa, chunk):
-                    break
-                out += self.uc.mem_read(pa, chunk)
-            except (EmuError, UcError):
-                break  # the translation tables themselves are not readable
-        return bytes(out)
+        return self.view.read_guest(va, size, el, physical)
 
     def read_virtual(self, addr: int, size: int) -> bytes:
-        data = self.read_guest(addr, size)
-        if len(data) < size:
-            raise EmuError(f"guest address {addr + len(data):#x} is not mapped")
-        return data
+        return self.view.read_virtual(addr, size)
 
     def symbolize(self, addr: int, el: int | None = None) -> str:
-        pa = self.translate(addr, el)
-        name = self.symbols.lookup(pa) if pa is not None else None
-        return name or "?"
+        return self.view.symbolize(addr, el)
 
     def disassemble(self, addr: int, el: int | None = None) -> str:
-        pa = self.translate(addr, el)
-        if pa is None:
-            return "(unmapped)"
-        try:
-            code = self.read_phys(pa, 4)
-        except (EmuError, UcError):
-            return "(unmapped)"
-        for insn in self._cs.disasm(code, addr):
-            return f"{insn.mnemonic} {insn.op_str}".strip()
-        return f".inst {int.from_bytes(code, 'little'):#010x}"
-
-    # -- platform services ------------------------------------------------------------------------
+        return self.view.disassemble(addr, el)
 
     def _on_sync(self, intno: int, syndrome: int, target: int) -> bool:
         uc = self.uc
