@@ -10,9 +10,10 @@ CPU_ON, CPU_OFF, CPU_SUSPEND, AFFINITY_INFO, MIGRATE_INFO_TYPE (2: no migration 
 SYSTEM_OFF and SYSTEM_RESET (both end the run, -no-reboot semantics); anything else is
 NOT_SUPPORTED. Cores are named by their MPIDR affinity fields (core N is N on this board).
 
-Simplified: CPU_SUSPEND returns at once (a standby state may end at any time, so this is a
-permitted wake-up); a core that CPU_OFF turns off is reported to the machine, which ends the
-run when no core is left running.
+CPU_ON starts the core at once, so AFFINITY_INFO never answers ON_PENDING (QEMU's TCG may, for
+a moment). Simplified: CPU_SUSPEND returns at once (a standby state may end at any time, so
+this is a permitted wake-up); a core that CPU_OFF turns off is reported to the machine, which
+ends the run when no core is left running.
 """
 
 from __future__ import annotations
@@ -66,17 +67,20 @@ class CoreOff(Exception):
 
 
 class Psci:
-    """PSCI for ``cores`` cores; core 0 is on at reset, the others off until CPU_ON."""
+    """PSCI for ``cores`` cores; core 0 is on at reset, the others off until CPU_ON, which calls
+    ``start_core(index, entry, context_id)`` to start one."""
 
-    def __init__(self, cores: int = 1):
+    def __init__(self, cores: int = 1, start_core=None):
         self.on = [True] + [False] * (cores - 1)
+        self._start_core = start_core
 
     def _core(self, mpidr: int) -> int | None:
         # The affinity fields, as QEMU's arm_get_cpu_by_id compares them (no U or MT bits).
         return mpidr if 0 <= mpidr < len(self.on) else None
 
-    def call(self, fid: int, x1: int, x2: int, x3: int) -> int:
-        """The value for X0 (as a signed number), or raises PowerOff or CoreOff."""
+    def call(self, fid: int, x1: int, x2: int, x3: int, caller: int = 0) -> int:
+        """The value for X0 (as a signed number), or raises PowerOff or CoreOff. ``caller`` is
+        the index of the calling core."""
         fid &= 0xFFFFFFFF  # the arguments are used whole, SMC32 IDs too, as QEMU does
         if fid == PSCI_VERSION:
             return PSCI_1_1
@@ -97,14 +101,19 @@ class Psci:
                 return INVALID_PARAMETERS
             if self.on[core]:
                 return ALREADY_ON
-            return NOT_SUPPORTED  # starting secondaries comes with SMP
+            if self._start_core is None:
+                return NOT_SUPPORTED
+            self.on[core] = True
+            self._start_core(core, x2, x3)
+            return SUCCESS
         if fid in (PSCI_CPU_SUSPEND_32, PSCI_CPU_SUSPEND_64):
             return INVALID_PARAMETERS if x1 & 0xFFFE0000 else SUCCESS
         if fid == PSCI_CPU_OFF:
+            if sum(self.on) > 1:
+                self.on[caller] = False
             raise CoreOff()
         if fid == PSCI_SYSTEM_OFF:
             raise PowerOff(reset=False)
         if fid == PSCI_SYSTEM_RESET:
             raise PowerOff(reset=True)
         return NOT_SUPPORTED
-

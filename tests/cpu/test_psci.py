@@ -68,3 +68,27 @@ def test_cpu_suspend_returns_at_once_or_refuses_a_bad_power_state(psci):
 def test_unknown_functions_are_not_supported(psci):
     assert psci.call(0x8400001F, 0, 0, 0) == NOT_SUPPORTED
     assert psci.call(0x86000001, 0, 0, 0) == NOT_SUPPORTED
+
+
+def test_cpu_on_starts_a_secondary_once_and_cpu_off_turns_it_off():
+    started = []
+    psci = Psci(cores=4, start_core=lambda core, entry, context: started.append((core, entry, context)))
+    assert psci.call(0xC4000004, 2, 0, 0) == 1                          # off at reset
+    assert psci.call(0xC4000003, 2, 0x40201000, 0x1234_5678_9ABC) == 0
+    assert started == [(2, 0x40201000, 0x1234_5678_9ABC)]
+    assert psci.call(0xC4000003, 2, 0x40201000, 0) == ALREADY_ON
+    assert psci.call(0xC4000004, 2, 0, 0) == 0
+    # SMC32 CPU_ON from AArch64 uses the registers whole, as QEMU does.
+    assert psci.call(0x84000003, 3, 0xFFFF_0000_4020_2000, 0xFFFF_0000_0000_0001) == 0
+    assert started[-1] == (3, 0xFFFF_0000_4020_2000, 0xFFFF_0000_0000_0001)
+    with pytest.raises(CoreOff):
+        psci.call(0x84000002, 0, 0, 0, caller=2)
+    assert psci.call(0xC4000004, 2, 0, 0) == 1
+    assert psci.call(0xC4000003, 4, 0, 0) == INVALID_PARAMETERS
+
+
+def test_the_last_core_on_stays_on_in_the_books_when_it_calls_cpu_off():
+    psci = Psci(cores=2, start_core=lambda *a: None)
+    with pytest.raises(CoreOff):
+        psci.call(0x84000002, 0, 0, 0, caller=0)
+    assert psci.on == [True, False]   # the machine ends the run instead (a fault)
