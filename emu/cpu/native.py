@@ -14,7 +14,9 @@ Keystone (no compiler needed) and Python is reached only when there is work:
   cut short by an exception still counts whole, the same way on every run.
 - **System-register filter** (``UC_HOOK_INSN`` for MRS/MSR): Unicorn calls the hook for every
   MRS/MSR executed. The filter passes only CRn == 14 (the generic timer registers) on to the
-  Python handler and lets every other system register execute natively.
+  Python handler and lets every other system register execute natively. On a machine with
+  several cores the MRS filter also passes MPIDR_EL1 (CRn == 0, op2 == 5): every Unicorn
+  instance has one CPU, numbered 0, so core N's affinity must come from Python.
 - **Counter reads** (the MRS filter): an MRS of CNTPCT_EL0 or CNTVCT_EL0 that is allowed at the
   current EL is served here, from :class:`CounterReads`, which Python keeps up to date: the
   count of the block hook (deterministic time) or the host's CLOCK_MONOTONIC through the C
@@ -78,6 +80,7 @@ class CounterReads(ctypes.Structure):
         ("reg_read", ctypes.c_uint64),       # uc_reg_read
         ("reg_write", ctypes.c_uint64),      # uc_reg_write
         ("clock_gettime", ctypes.c_uint64),  # 0: realtime reads go to Python
+        ("mpidr", ctypes.c_uint64),          # not 0: CRn == 0, op2 == 5 reads (MPIDR_EL1) go to Python too
     ]
 
 
@@ -122,7 +125,15 @@ _X86_64 = {
     # cp_reg: crn +0, crm +4, op0 +8, op1 +12, op2 +16. CNTPCT_EL0 is S3_3_C14_C0_1, CNTVCT_EL0 _2.
     "mrs": """
         cmp dword ptr [rdx], 14
+        je mrs_timer
+        cmp dword ptr [rdx], 0
         jne mrs_pass
+        cmp dword ptr [rdx + 16], 5
+        jne mrs_pass
+        cmp qword ptr [rcx + 72], 0
+        je mrs_pass
+        jmp qword ptr [rcx]
+    mrs_timer:
         cmp dword ptr [rdx + 4], 0
         jne mrs_python
         cmp dword ptr [rdx + 8], 3
@@ -249,7 +260,16 @@ _AARCH64 = {
     "mrs": """
         ldr w4, [x2]
         cmp w4, #14
+        b.eq mrs_timer
+        cbnz w4, mrs_pass
+        ldr w4, [x2, #16]
+        cmp w4, #5
         b.ne mrs_pass
+        ldr x5, [x3, #72]
+        cbz x5, mrs_pass
+        ldr x16, [x3]
+        br x16
+    mrs_timer:
         ldr w4, [x2, #4]
         cbnz w4, mrs_python
         ldr w4, [x2, #8]

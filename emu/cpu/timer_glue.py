@@ -59,6 +59,7 @@ class TimerRegisters:
         # written from this hook, so the hook stops the CPU and the run loop enters the trap.
         self.pending_trap: tuple[int, int, int] | None = None
         self._keep = []
+        self.mpidr: int | None = None   # set_mpidr
         self.counter_reads = native.CounterReads()
         self.native_counter_reads = native.available()
         for insn, fn in ((UC_ARM64_INS_MRS, self._mrs), (UC_ARM64_INS_MSR, self._msr)):
@@ -132,8 +133,22 @@ class TimerRegisters:
         self.uc.emu_stop()
         return True
 
+    def set_mpidr(self, value: int | None) -> None:
+        """Serve MPIDR_EL1 reads at EL2 with ``value`` (core N of a machine with several; each
+        Unicorn's own CPU says 0). EL1 reads stay native: they return VMPIDR_EL2, which the
+        core's reset sets to the same value, as QEMU's does."""
+        self.mpidr = value
+        self.counter_reads.mpidr = 1 if value is not None else 0
+
     def _mrs(self, _uch, reg: int, cp_ptr: int, _ud) -> int:
         try:
+            if self.mpidr is not None:
+                cp = CpRegBuf.from_address(cp_ptr)
+                if (cp.op0, cp.op1, cp.crn, cp.crm, cp.op2) == (3, 0, 0, 0, 5):
+                    if (self.uc.reg_read(UC_ARM64_REG_PSTATE) >> 2) & 3 < 2:
+                        return 0
+                    self.uc.reg_write(reg, self.mpidr)
+                    return 1
             name = self._name(cp_ptr)
             if name is None:
                 return 0
