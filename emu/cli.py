@@ -373,6 +373,12 @@ def _add_machine_args(p: argparse.ArgumentParser) -> None:
                    help="write a Chrome/Perfetto trace of ELs, tenants, traps and interrupts")
     p.add_argument("-d", "--log", default="", metavar="KINDS",
                    help="device log kinds to show: guest_errors,unimp (as QEMU's -d)")
+    p.add_argument("--smp", type=_smp_count, default=None, metavar="N",
+                   help="cores, 1 to 4 (default: the board's; QEMU's -smp): core 0 starts, the "
+                        "others wait for PSCI CPU_ON")
+    p.add_argument("--quantum", type=_positive_int, default=None, metavar="INSNS",
+                   help="instructions a core runs before the next gets its turn (default 10000; "
+                        "part of the virtual-time contract, docs/smp.md)")
     p.add_argument("--el", type=int, choices=(1, 2), default=2,
                    help="exception level to start at: 2 (virtualization on, default) or 1, as "
                         "qemu -M virt without virtualization=on")
@@ -438,6 +444,28 @@ def _read_input(spec: str) -> bytes | None:
         raise EmuError(f"--input: {err.reason} in {spec!r} (escapes are as in Python byte strings)") from None
 
 
+def _smp_count(text: str) -> int:
+    from .smp import MAX_CORES
+
+    try:
+        n = int(text, 0)
+    except ValueError:
+        n = None
+    if n is None or not 1 <= n <= MAX_CORES:
+        raise argparse.ArgumentTypeError(f"{text!r}: the number of cores is 1 to {MAX_CORES}")
+    return n
+
+
+def _positive_int(text: str) -> int:
+    try:
+        n = int(text, 0)
+    except ValueError:
+        n = 0
+    if not 1 <= n <= 1 << 40:
+        raise argparse.ArgumentTypeError(f"{text!r}: expected a whole number from 1 to 2**40")
+    return n
+
+
 def _new_machine(args, console):
     """The machine the options describe; a RAM size it cannot have is one line, not a trace."""
     from unicorn import UcError
@@ -446,7 +474,7 @@ def _new_machine(args, console):
 
     try:
         return Machine(args.board, ram_size=args.ram, console=console, time_mode=args.time, start_el=args.el,
-                       semihosting=args.semihosting_config)
+                       semihosting=args.semihosting_config, cores=args.smp, quantum=args.quantum)
     except EmuError:
         raise
     except (UcError, OSError, OverflowError, ValueError, MemoryError) as err:
@@ -638,6 +666,8 @@ def _boot(args) -> int:
     board = load_board(args.board)
     if args.ram is not None:
         board = board.with_ram_size(args.ram)
+    if args.smp is not None:
+        board = board.with_cores(args.smp)
     ram = (board.ram.base, board.ram.size)
     user_dtb = None
     if args.dtb:

@@ -19,6 +19,7 @@ from unicorn import (
     UC_ERR_FETCH_UNMAPPED,
     UC_ERR_READ_UNMAPPED,
     UC_ERR_WRITE_UNMAPPED,
+    UC_HOOK_INSN,
     UC_HOOK_MEM_FETCH_UNMAPPED,
     UC_HOOK_MEM_FETCH_PROT,
     UC_HOOK_MEM_READ_PROT,
@@ -36,6 +37,7 @@ from unicorn import (
     UcError,
 )
 from unicorn.arm64_const import (
+    UC_ARM64_INS_SYS,
     UC_ARM64_REG_PC,
     UC_ARM64_REG_X0,
     UC_ARM64_REG_X1,
@@ -48,6 +50,7 @@ from .board import Board, load_board
 from .board.builder import BoardBuilder
 from .console import Console
 from .guestview import GuestView
+from .cpu.gpr import X
 from .cpu.hooks import HookRegistry
 from .cpu.core import EXCP_HVC, EXCP_SMC, EXCP_UDEF, OFFSET_SYNC, VECTOR_NAMES, Cpu, ExceptionEntry
 from .cpu.clock import COUNTER_HZ, VirtualClock
@@ -63,6 +66,7 @@ from .loader.image import Image, SymbolTable
 from .mem.mmio import Access, MmioBus
 from .mem.rombank import RomBank
 from .stop import RunResult, Stop
+from .smp import MAX_CORES, QUANTUM, Core
 
 EXIT_TIMEOUT = 124      # --max-insns reached before the guest ended the run
 EXIT_GUEST_FAULT = 125  # the emulator stopped a guest that crashed or looped
@@ -87,7 +91,8 @@ class Machine:
 
     def __init__(self, board: Board | str = "virt", *, ram_size: int | None = None,
                  console: Console | None = None, log: TextIO | None = None, time_mode: str = "deterministic",
-                 start_el: int = 2, semihosting: SemihostingConfig | None = None):
+                 start_el: int = 2, semihosting: SemihostingConfig | None = None, cores: int | None = None,
+                 quantum: int | None = None):
         self.board = load_board(board) if isinstance(board, str) else board
         if ram_size is not None:
             self.board = self.board.with_ram_size(ram_size)
@@ -101,47 +106,65 @@ class Machine:
             raise EmuError(f"cannot start at EL{start_el} (1 or 2)")
         self.start_el = start_el
 
-        uc = Uc(UC_ARCH_ARM64, UC_MODE_ARM)
-        uc.ctl_set_cpu_model(UC_CPU_ARM64_A53)
-        self.uc = uc
+        n = self.board.cores if cores is None else cores
+        if not 1 <= n <= MAX_CORES:
+            raise EmuError(f"cannot build {n} cores (1 to {MAX_CORES})")
+        if n != self.board.cores:
+            self.board = self.board.with_cores(n)
+        self.quantum = QUANTUM if quantum is None else quantum
+        if self.quantum < 1:
+            raise EmuError(f"a quantum of {self.quantum} instructions: it must be at least 1")
         self.hooks = HookRegistry()
-        self.hooks.attach(uc)
+        self.cores: list[Core] = []
+        for index in range(n):
+            uc = Uc(UC_ARCH_ARM64, UC_MODE_ARM)
+            uc.ctl_set_cpu_model(UC_CPU_ARM64_A53)
+            self.hooks.attach(uc)
+            self.cores.append(Core(index, uc, MmioBus(uc, lambda va: self.read_virtual(va, 4))))
+        self.core = self.cores[0]   # the core that runs now, or ran last; what tools look at
         self._ram_backing: list[mmap.mmap] = []
+        self._other_backing: list[mmap.mmap] = []
         self.rom_banks: list[RomBank] = []
         self._rom_remap = False
         self._rom_fetch = False  # an instruction fetch found a flash window to map as memory
-        self.mmio = MmioBus(uc, lambda va: self.read_virtual(va, 4))
         self.builder = BoardBuilder(self)
         self.view = GuestView(self)
         for region in self.board.memory.values():
             self.builder.map_region(region)
 
-        self.cpu = Cpu(uc, 0, self.hooks)
-        self.cpu.on_sync = self._on_sync
-        self.cpu.on_loop = self._on_loop
-        self.cpu.on_interrupt = self._on_interrupt
+        for core in self.cores:
+            core.cpu = Cpu(core.uc, core.index, self.hooks)
+            core.cpu.on_sync = self._on_sync
+            core.cpu.on_loop = self._on_loop
+            core.cpu.on_interrupt = lambda core=core: self._on_interrupt(core)
+            if start_el == 1:
+                core.cpu.platform_excps = core.cpu.platform_excps | {EXCP_HVC}
+        self.cores[0].powered = True
         self._running = False
         self._irq_stop = False
         self._run_thread: int | None = None       # the thread inside run(), if any
         self._pause_request: Stop | None = None    # a pause asked from another thread
         # PSCI as QEMU's virt provides it: through SMC when booted at EL2, HVC at EL1.
-        self.psci = Psci(cores=1)
+        self.psci = Psci(cores=n, start_core=self._start_core)
         self._psci_conduit = EXCP_SMC if start_el == 2 else EXCP_HVC
-        if start_el == 1:
-            self.cpu.platform_excps = self.cpu.platform_excps | {EXCP_HVC}
         self.semihosting_config = semihosting or SemihostingConfig()
         self.semihosting = Semihosting(self.read_guest, self.console.write)
 
         # Virtual time: the machine owns the counter and the generic timers (emu/cpu/clock.py).
+        # Every core is always counted: the same native block hook catches a branch to a
+        # misaligned PC. The clock follows the count of the core that runs (emu/smp.py).
         self.clock = VirtualClock(time_mode)
-        self.icount: InstructionCounter | None = None
-        # Always counted: the same native block hook catches a branch to a misaligned PC.
-        self._start_counting()
-        self.ppi_lines = {intid: IrqLine(None, f"cpu0.ppi{intid}") for intid in (PPI_HYP_TIMER, PPI_VIRT_TIMER, PPI_PHYS_TIMER)}
-        self.timer = GenericTimer(self.clock, COUNTER_HZ, self.ppi_lines[PPI_PHYS_TIMER],
-                                  self.ppi_lines[PPI_VIRT_TIMER], self.ppi_lines[PPI_HYP_TIMER])
-        self.timer_regs = TimerRegisters(uc, self.timer, self._timer_reprogrammed, self._hook_error,
-                                         highest_el=start_el, hooks=self.hooks)
+        for core in self.cores:
+            core.icount = InstructionCounter(core.uc, self.hooks)
+            core.ppi_lines = {intid: IrqLine(None, f"cpu{core.index}.ppi{intid}")
+                              for intid in (PPI_HYP_TIMER, PPI_VIRT_TIMER, PPI_PHYS_TIMER)}
+            core.timer = GenericTimer(self.clock, COUNTER_HZ, core.ppi_lines[PPI_PHYS_TIMER],
+                                      core.ppi_lines[PPI_VIRT_TIMER], core.ppi_lines[PPI_HYP_TIMER])
+            core.timer_regs = TimerRegisters(core.uc, core.timer, self._timer_reprogrammed, self._hook_error,
+                                             highest_el=start_el, hooks=self.hooks)
+            if n > 1:
+                core.timer_regs.set_mpidr(core.mpidr)
+        self._follow_clock(self.cores[0])
         self._budget_end: int | None = None
         self._time_limit: int | None = None
 
@@ -153,8 +176,13 @@ class Machine:
             self.builder.attach_gic(self.board.interrupt_controller)
         for spec in self.board.devices:
             self.builder.attach_device(spec)
-        for intid, line in self.ppi_lines.items():
-            self.builder.connect_irq(intid, line, cpu=0)
+        for core in self.cores:
+            for intid, line in core.ppi_lines.items():
+                self.builder.connect_irq(intid, line, cpu=core.index)
+        if n > 1:
+            # Cache and TLB maintenance that the architecture broadcasts to the inner-shareable
+            # domain reaches the other cores' Unicorn instances (emu/smp.py).
+            self.hooks.add(UC_HOOK_INSN, self._on_sys, insn=UC_ARM64_INS_SYS)
 
         self._unmapped: tuple[str, int, int] | None = None
         self._protected: tuple[str, int, int] | None = None
@@ -302,11 +330,15 @@ class Machine:
         x0, x1, x2, x3 = (self.uc.reg_read(r) for r in (UC_ARM64_REG_X0, UC_ARM64_REG_X1, UC_ARM64_REG_X2,
                                                         UC_ARM64_REG_X3))
         try:
-            self.uc.reg_write(UC_ARM64_REG_X0, self.psci.call(x0, x1, x2, x3) & MASK64)
+            self.uc.reg_write(UC_ARM64_REG_X0, self.psci.call(x0, x1, x2, x3, caller=self.core.index) & MASK64)
         except PowerOff as off:
             self._finish(RunResult(0, Stop.POWER_OFF, text=f"PSCI {off}"))
         except CoreOff:
-            self._fault(f"PSCI CPU_OFF turned off the last running core, {self._where()}")
+            if not any(c.powered for c in self.cores if c is not self.core):
+                self._fault(f"PSCI CPU_OFF turned off the last running core, {self._where()}")
+                return
+            self.core.powered = False   # off until a CPU_ON; the call does not return
+            self.uc.emu_stop()
 
     def _on_loop(self, e: ExceptionEntry) -> None:
         vector = f"{VECTOR_NAMES.get(e.vector_offset, hex(e.vector_offset))} (VBAR_EL{e.to_el} = {e.vector - e.vector_offset:#x})"
@@ -356,11 +388,85 @@ class Machine:
         self._protected = (kind, address, size)
         return False
 
-    def _start_counting(self) -> None:
-        if self.icount is None:
-            self.icount = InstructionCounter(self.uc, self.hooks)
-            if self.clock.mode == "deterministic":
-                self.clock.attach_instruction_counter(lambda: self.icount.retired, self.icount.count_address)
+    # -- cores ----------------------------------------------------------------------------------
+    # What a tool or a hook means by "the CPU" is the core that runs now (or ran last).
+
+    @property
+    def uc(self) -> Uc:
+        return self.core.uc
+
+    @property
+    def cpu(self) -> Cpu:
+        return self.core.cpu
+
+    @property
+    def mmio(self) -> MmioBus:
+        return self.core.mmio
+
+    @property
+    def icount(self) -> InstructionCounter:
+        return self.core.icount
+
+    @property
+    def timer(self) -> GenericTimer:
+        return self.core.timer
+
+    @property
+    def timer_regs(self) -> TimerRegisters:
+        return self.core.timer_regs
+
+    @property
+    def ppi_lines(self) -> dict[int, IrqLine]:
+        return self.core.ppi_lines
+
+    @property
+    def retired(self) -> int:
+        """Instructions retired by every core."""
+        return sum(c.icount.retired for c in self.cores)
+
+    def _follow_clock(self, core: Core) -> None:
+        self.clock.follow(lambda: core.icount.retired, core.icount.count_address)
+
+    def _switch_to(self, core: Core) -> None:
+        """Give ``core`` its turn: it becomes the current core and the clock counts its
+        instructions from here (emu/smp.py)."""
+        if core is not self.core:
+            self.core = core
+            self._follow_clock(core)
+        core.turn_end = core.icount.retired + self.quantum
+
+    def _start_core(self, index: int, entry: int, context: int) -> None:
+        """PSCI CPU_ON: core ``index`` starts at ``entry`` at the boot EL, x0 = ``context`` and the
+        other general registers 0, as QEMU's arm_set_cpu_on resets it."""
+        core = self.cores[index]
+        cpu = core.cpu
+        if self.start_el == 2:
+            cpu.reset_to_el2(entry)
+        else:
+            cpu.reset_to_el1(entry)
+        for n in range(31):
+            core.uc.reg_write(X[n], context if n == 0 else 0)
+        cpu.write_sysreg("VMPIDR_EL2", core.mpidr)
+        core.powered, core.waiting = True, False
+
+    def _on_sys(self, uc, _reg, cp_reg, _ud) -> bool:
+        """A SYS instruction (DC, IC, TLBI, AT) on a machine with several cores. Instruction
+        cache invalidation to the point of unification and inner-shareable TLB invalidation
+        reach every core (the Arm ARM broadcasts them in the inner-shareable domain); the
+        instruction itself then runs natively on this core."""
+        try:
+            crn, crm, op1 = cp_reg.crn, cp_reg.crm, cp_reg.op1
+            if crn == 7 and crm in (1, 5) and op1 in (0, 3):          # IC IALLUIS, IALLU, IVAU
+                for core in self.cores:
+                    if core.uc is not uc:
+                        core.uc.ctl_flush_tb()
+            elif crn == 8 and op1 in (0, 4, 6) and crm in (3, 0, 1):  # TLBI ...IS (and pre-8.4 forms)
+                for core in self.cores:
+                    if core.uc is not uc:
+                        core.uc.ctl_flush_tlb()
+        except BaseException as err:   # must not unwind through C
+            self._hook_error(err)
+        return False
 
     def _hook_error(self, err: BaseException) -> None:
         self.cpu.pending_error = err
@@ -372,7 +478,8 @@ class Machine:
             self._arm_deadline()
 
     def _arm_deadline(self) -> float:
-        """Arrange for the CPU to stop at the next timer deadline or the instruction budget.
+        """Arrange for the current core to stop at its next timer deadline, the end of its
+        turn or the instruction budget.
 
         Returns the wall-clock timeout in microseconds for realtime mode (0: none)."""
         deadline = self._next_deadline()
@@ -380,29 +487,36 @@ class Machine:
             # An interrupt is pending but masked (PSTATE.I/F, routing, the current EL). Unmasking
             # (MSR DAIFClr, ERET to a lower EL) happens inside translated code, so look again
             # after every translation block until it is taken or withdrawn.
-            self._start_counting()
             self.icount.stop_soon()
             return 0
-        if self.icount is not None:
-            n = self.clock.insns_until(deadline) if deadline is not None and self.clock.mode == "deterministic" else None
-            if self._budget_end is not None:
-                left = max(0, self._budget_end - self.icount.retired)
-                n = left if n is None else min(n, left)
-            self.icount.stop_after(n)
+        n = self.clock.insns_until(deadline) if deadline is not None and self.clock.mode == "deterministic" else None
+        if self._budget_end is not None:
+            left = max(0, self._budget_end - self.retired)
+            n = left if n is None else min(n, left)
+        if len(self.cores) > 1:
+            left = max(0, self.core.turn_end - self.icount.retired)
+            n = left if n is None else min(n, left)
+        self.icount.stop_after(n)
         if self.clock.mode == "realtime" and deadline is not None:
             return max(1, int(self.clock.seconds_until(deadline) * 1e6))
         return 0
 
     def _update_timers(self) -> None:
-        """Bring every timer's outputs up to the counter: the generic timers and any device
-        that keeps time."""
-        self.timer.update()
+        """Bring every timer's outputs up to the counter: every core's generic timers and any
+        device that keeps time."""
+        for core in self.cores:
+            core.timer.update()
         for dev in self.timed_devices:
             dev.update()
 
-    def _next_deadline(self) -> int | None:
-        """The earliest counter value something waits for: a timer, or the run's time limit."""
-        deadline = self.timer.next_deadline()
+    def _next_deadline(self, cores: list[Core] | None = None) -> int | None:
+        """The earliest counter value something waits for: a timer of ``cores`` (the current
+        core), a device that keeps time, or the run's time limit."""
+        deadline = None
+        for core in cores or [self.core]:
+            at = core.timer.next_deadline()
+            if at is not None:
+                deadline = at if deadline is None else min(deadline, at)
         for dev in self.timed_devices:
             at = dev.next_deadline()
             if at is not None:
@@ -411,10 +525,12 @@ class Machine:
             deadline = self._time_limit if deadline is None else min(deadline, self._time_limit)
         return deadline
 
-    def _on_interrupt(self) -> None:
-        # A device raised an interrupt line while the guest runs (e.g. from an MMIO write):
-        # stop after the current instruction so the run loop can take it at once.
-        if self._running:
+    def _on_interrupt(self, core: Core) -> None:
+        # A device raised one of ``core``'s interrupt lines. If that core is running (an MMIO
+        # write of its own raised it), stop after the current instruction so the run loop can
+        # take it at once; another core sees it when its turn comes.
+        core.waiting = False
+        if self._running and core is self.core:
             self._irq_stop = True
             if not self.mmio.stop_after_access():
                 self.uc.emu_stop()
@@ -475,96 +591,125 @@ class Machine:
             until_counter: int | None = None) -> RunResult:
         """Run from the entry point (or where the last run stopped) until the guest ends the run.
 
-        ``max_insns`` ends the run with EXIT_TIMEOUT, or pauses it with ``pause_at_limit``.
-        ``until_counter`` pauses the run once virtual time (the counter) reaches that value."""
+        ``max_insns`` (instructions of every core) ends the run with EXIT_TIMEOUT, or pauses it
+        with ``pause_at_limit``. ``until_counter`` pauses the run once virtual time (the counter)
+        reaches that value."""
         self._time_limit = until_counter
         if self.entry is None:
             raise EmuError("nothing loaded")
         self.start()
-        uc = self.uc
         self._result = None
         self._pause_request = None
         self._run_thread = threading.get_ident()
-        if max_insns:
-            self._start_counting()
-            self._budget_end = self.icount.retired + max_insns
-        else:
-            self._budget_end = None
+        self._budget_end = self.retired + max_insns if max_insns else None
         try:
             while self._result is None:
                 if self._pause_request is not None:
                     self._result = RunResult(None, self._pause_request)
                     break
                 self._update_timers()
-                if self.cpu.interrupt_pending:
-                    self.cpu.deliver_interrupts()
-                pc = self.cpu.pc
-                if pc & 3:
-                    # A branch, ERET or debugger left the PC misaligned; Unicorn would decode
-                    # from there (and emu_start(1, until=1) would not even start).
-                    self.cpu.take_pc_alignment_fault()
-                    continue
-                self._unmapped = None
-                self._protected = None
-                timeout_us = self._arm_deadline()
-                if self._pause_request is not None:
-                    self.icount.stop_soon()  # asked while the deadline was being armed
-                self._running = True
-                try:
-                    uc.emu_start(pc, 1, timeout=timeout_us)
-                except UcError as err:
-                    if not self._rom_fetch:
-                        self._result = self._unicorn_error(err)
-                        break
-                    self._rom_fetch = False  # settled below; the fetch is made again
-                finally:
-                    self._running = False
-                self.mmio.finish_interrupted_access()
-                if self._rom_remap:
-                    self._settle_rom_banks()  # a flash command was written
-                if self.icount is not None:
-                    self.icount.settle(self.cpu.pc)
-                trap, self.timer_regs.pending_trap = self.timer_regs.pending_trap, None
-                if trap is not None:
-                    # A timer register access that CNTHCTL_EL2/CNTKCTL_EL1 traps: enter the
-                    # exception with the MRS/MSR as the preferred return address.
-                    target, esr, at = trap
-                    uc.reg_write(UC_ARM64_REG_PC, at)
-                    self.cpu.enter(target, 0, esr, None)
-                if self.cpu.pending_error is not None:
-                    err, self.cpu.pending_error = self.cpu.pending_error, None
-                    raise err
+                if not self._schedule():
+                    continue  # time moved on to the next deadline: look again
                 if self._result is not None:
                     break
-                self._update_timers()
-                pc = self.cpu.pc
-                if self._irq_stop:
-                    self._irq_stop = False
-                    continue  # stopped to take an interrupt
-                if self._time_limit is not None and self.clock.now() >= self._time_limit:
-                    self._result = RunResult(None, Stop.TIME_LIMIT)
-                    break
-                if self._budget_end is not None and self.icount.retired >= self._budget_end:
-                    if pause_at_limit:
-                        self._result = RunResult(None, Stop.INSN_PAUSE, text=f"paused after {max_insns} instructions")
-                    else:
-                        self._result = RunResult(EXIT_TIMEOUT, Stop.INSN_LIMIT,
-                                                 f"stopped after {max_insns} instructions, {self._where()}")
-                elif self._is_wfi(pc - 4):
-                    if self.cpu.interrupt_pending:
-                        continue  # a pending interrupt wakes WFI, masked or not (D1.16.2)
-                    deadline = self._next_deadline()
-                    if deadline is not None:
-                        self.clock.skip_to(deadline)  # nothing to do until then: skip the wait
-                        continue
-                    # No interrupt source can wake the core: the run cannot progress.
-                    self._result = RunResult(EXIT_GUEST_FAULT, Stop.GUEST_FAULT,
-                                             f"WFI with no interrupt that could wake it, {self._where()}")
+                self._step(max_insns, pause_at_limit)
         finally:
             self._run_thread = None
             self.console.flush()
         self.last_result = self._result
         return self._result
+
+    def _schedule(self) -> bool:
+        """Choose the core that runs next: the current one while its turn lasts, then the next
+        powered core in order that is not waiting in WFI (or has an interrupt pending, which
+        wakes WFI, masked or not: D1.16.2). With every core waiting, skip time to the next
+        deadline and return False; with nothing that could wake one, end the run."""
+        core = self.core
+        if core.powered and (not core.waiting or core.cpu.interrupt_pending) \
+                and (len(self.cores) == 1 or core.icount.retired < core.turn_end):
+            core.waiting = False
+            return True
+        n = len(self.cores)
+        for step in range(1, n + 1):
+            other = self.cores[(core.index + step) % n]
+            if other.powered and (not other.waiting or other.cpu.interrupt_pending):
+                other.waiting = False
+                self._switch_to(other)
+                return True
+        powered = [c for c in self.cores if c.powered]
+        deadline = self._next_deadline(powered)
+        if deadline is not None:
+            # Nothing to do until then: skip the wait. The waiting cores wake and go on after
+            # their WFI, interrupt or not (a WFI may complete early; the guest looks again).
+            self.clock.skip_to(deadline)
+            for c in powered:
+                c.waiting = False
+            if self._time_limit is not None and self.clock.now() >= self._time_limit:
+                self._result = RunResult(None, Stop.TIME_LIMIT)
+                return True
+            return False
+        # No interrupt source can wake a core: the run cannot progress.
+        self._result = RunResult(EXIT_GUEST_FAULT, Stop.GUEST_FAULT,
+                                 f"WFI with no interrupt that could wake it, {self._where()}")
+        return True
+
+    def _step(self, max_insns: int | None, pause_at_limit: bool) -> None:
+        """Run the current core until something stops it (one emu_start), then deal with why."""
+        uc = self.uc
+        if self.cpu.interrupt_pending:
+            self.cpu.deliver_interrupts()
+        pc = self.cpu.pc
+        if pc & 3:
+            # A branch, ERET or debugger left the PC misaligned; Unicorn would decode
+            # from there (and emu_start(1, until=1) would not even start).
+            self.cpu.take_pc_alignment_fault()
+            return
+        self._unmapped = None
+        self._protected = None
+        timeout_us = self._arm_deadline()
+        if self._pause_request is not None:
+            self.icount.stop_soon()  # asked while the deadline was being armed
+        self._running = True
+        try:
+            uc.emu_start(pc, 1, timeout=timeout_us)
+        except UcError as err:
+            if not self._rom_fetch:
+                self._result = self._unicorn_error(err)
+                return
+            self._rom_fetch = False  # settled below; the fetch is made again
+        finally:
+            self._running = False
+        self.mmio.finish_interrupted_access()
+        if self._rom_remap:
+            self._settle_rom_banks()  # a flash command was written
+        self.icount.settle(self.cpu.pc)
+        trap, self.timer_regs.pending_trap = self.timer_regs.pending_trap, None
+        if trap is not None:
+            # A timer register access that CNTHCTL_EL2/CNTKCTL_EL1 traps: enter the
+            # exception with the MRS/MSR as the preferred return address.
+            target, esr, at = trap
+            uc.reg_write(UC_ARM64_REG_PC, at)
+            self.cpu.enter(target, 0, esr, None)
+        if self.cpu.pending_error is not None:
+            err, self.cpu.pending_error = self.cpu.pending_error, None
+            raise err
+        if self._result is not None:
+            return
+        self._update_timers()
+        pc = self.cpu.pc
+        if self._irq_stop:
+            self._irq_stop = False
+            return  # stopped to take an interrupt
+        if self._time_limit is not None and self.clock.now() >= self._time_limit:
+            self._result = RunResult(None, Stop.TIME_LIMIT)
+        elif self._budget_end is not None and self.retired >= self._budget_end:
+            if pause_at_limit:
+                self._result = RunResult(None, Stop.INSN_PAUSE, text=f"paused after {max_insns} instructions")
+            else:
+                self._result = RunResult(EXIT_TIMEOUT, Stop.INSN_LIMIT,
+                                         f"stopped after {max_insns} instructions, {self._where()}")
+        elif self.core.powered and self._is_wfi(pc - 4) and not self.cpu.interrupt_pending:
+            self.core.waiting = True  # until an interrupt is pending for it
 
     def _is_wfi(self, addr: int) -> bool:
         # WFI ends its translation block, so a stop after one is at the end of the block

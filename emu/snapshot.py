@@ -485,7 +485,6 @@ def restore(m: "Machine", path: str) -> None:
         if h.gic is not None:
             m.gic.from_state(h.gic)
         if h.time.retired is not None:
-            m._start_counting()
             m.icount.set_retired(h.time.retired)
         m.clock.skip_to(h.time.counter)
         m.timer.from_state(h.timer)

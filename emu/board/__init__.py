@@ -7,7 +7,7 @@ line ``FILE: KEY: message``::
     name = "virt"                   # letters, digits, _ . -
     description = "..."             # optional
     cpu = "cortex-a53"              # optional; the only core modelled
-    cores = 1                       # optional; one core until SMP arrives
+    cores = 1                       # optional; 1 to 4 (emu/smp.py), --smp overrides it
     [memory.NAME]                   # at most 16 regions; memory.ram is required
     base = 0x40000000               # 4 KiB aligned
     size = 0x40000000               # 4 KiB pages; RAM at most RAM_SIZE_MAX, others REGION_SIZE_MAX
@@ -151,6 +151,10 @@ class Board:
         """SPI -> name of the board device wired to it."""
         return {d.irq: d.name for d in self.devices if d.irq is not None}
 
+    def with_cores(self, cores: int) -> "Board":
+        """This board with ``cores`` cores (``--smp``)."""
+        return replace(self, cores=cores)
+
     def with_ram_size(self, size: int) -> "Board":
         """This board with ``size`` bytes of RAM (``--ram``): whole 4 KiB pages, at most
         RAM_SIZE_MAX, and clear of every other window; otherwise one EmuError line."""
@@ -205,7 +209,7 @@ BOARD_SCHEMA = Table({
     "name": Str(pattern=r"[A-Za-z0-9_.-]{1,64}", what="1 to 64 letters, digits, _ . or -"),
     "description": Str(),
     "cpu": Str(choices=("cortex-a53",)),
-    "cores": Int(1, 1),
+    "cores": Int(1, 4),
     "memory": TableOf(_region, max_items=MAX_REGIONS),
     "device": ArrayOf(_device, MAX_DEVICES),
     "interrupt_controller": _gic,

@@ -133,18 +133,22 @@ class BoardBuilder:
         perms |= UC_PROT_EXEC if "x" in region.access else 0
         if region.model is not None:
             for n in range(region.banks):
-                bank = RomBank(m.uc, m.mmio, region.base + n * region.bank_size, region.bank_size,
-                               perms & ~UC_PROT_WRITE, m._rom_bank_changed)
+                bank = RomBank([(c.uc, c.mmio) for c in m.cores], region.base + n * region.bank_size,
+                               region.bank_size, perms & ~UC_PROT_WRITE, m._rom_bank_changed)
                 bank.device = MEMORY_MODELS[region.model](bank, f"{region.name}{n}", m)
                 m.rom_banks.append(bank)
-        elif region.name == "ram":
-            # Host memory we own, so that cores can share it and snapshots can read it directly.
-            backing = mmap.mmap(-1, region.size, flags=mmap.MAP_PRIVATE | mmap.MAP_ANONYMOUS)
-            m._ram_backing.append(backing)
-            ptr = buffer_address(backing)
-            m.uc.mem_map_ptr(region.base, region.size, perms or UC_PROT_ALL, ptr)
         else:
-            m.uc.mem_map(region.base, region.size, perms)
+            # Host memory we own, so that every core's Unicorn maps the same bytes and snapshots
+            # can read RAM directly.
+            backing = mmap.mmap(-1, region.size, flags=mmap.MAP_PRIVATE | mmap.MAP_ANONYMOUS)
+            if region.name == "ram":
+                m._ram_backing.append(backing)
+            else:
+                m._other_backing.append(backing)
+            ptr = buffer_address(backing)
+            for core in m.cores:
+                core.uc.mem_map_ptr(region.base, region.size, (perms or UC_PROT_ALL) if region.name == "ram" else perms,
+                                    ptr)
 
     def outside_ram(self) -> list[tuple[int, int]]:
         """Inclusive physical ranges that cover everything but the board's RAM."""
@@ -163,15 +167,19 @@ class BoardBuilder:
             raise EmuError(f"board '{m.board.name}': unknown interrupt controller '{spec.model}'")
         from ..devices.gicv2 import Gicv2
 
-        gic = Gicv2(num_cpus=1, num_spis=spec.num_spis, current_cpu=lambda: 0, log=m.device_log)
+        # The CPU interface frames are banked: an access comes from the core that runs.
+        gic = Gicv2(num_cpus=len(m.cores), num_spis=spec.num_spis, current_cpu=lambda: m.core.index,
+                    log=m.device_log)
         for frame, base in spec.frames.items():
             dev = getattr(gic, frame)
-            m.mmio.map(base, dev.SIZE, dev)
-        out = gic.outputs[0]
-        for line, sink in ((out.irq, m.cpu.set_irq), (out.fiq, m.cpu.set_fiq),
-                           (out.virq, m.cpu.set_virq), (out.vfiq, m.cpu.set_vfiq)):
-            line.connect(sink)
-            sink(line.level)
+            for core in m.cores:
+                core.mmio.map(base, dev.SIZE, dev)
+        for core in m.cores:
+            out, cpu = gic.outputs[core.index], core.cpu
+            for line, sink in ((out.irq, cpu.set_irq), (out.fiq, cpu.set_fiq),
+                               (out.virq, cpu.set_virq), (out.vfiq, cpu.set_vfiq)):
+                line.connect(sink)
+                sink(line.level)
         m.gic = gic
 
     def connect_irq(self, intid: int, line: IrqLine, cpu: int | None = None) -> None:
@@ -196,4 +204,5 @@ class BoardBuilder:
         m.devices[spec.name] = dev
         if hasattr(dev, "next_deadline"):
             m.timed_devices.append(dev)  # a device that keeps time (an RTC alarm) wakes the run loop too
-        m.mmio.map(spec.base, spec.size, dev)
+        for core in m.cores:
+            core.mmio.map(spec.base, spec.size, dev)

@@ -68,6 +68,14 @@ class VirtualClock:
         self._count_address = count_address
         self._changed()
 
+    def follow(self, source, count_address: int = 0) -> None:
+        """Count from another instruction counter from now on (another core's turn), without a
+        jump: the counter reads the same just before and just after."""
+        if self.mode == "deterministic":
+            now = self.now()
+            self._offset = now - source() // INSNS_PER_TICK
+        self.attach_instruction_counter(source, count_address)
+
     def on_change(self, listener: Callable[[], None]) -> None:
         """Call ``listener()`` whenever :meth:`native_view` changes."""
         self._listeners.append(listener)

@@ -51,11 +51,12 @@ class HookRegistry:
         """A core's Unicorn: hooks added from now on are on it too."""
         self._ucs.append(uc)
 
-    def add(self, kind: int, callback, user_data=None, begin: int = 1, end: int = 0) -> Hook:
-        """``uc.hook_add`` on every core (begin > end: the whole address space)."""
+    def add(self, kind: int, callback, user_data=None, begin: int = 1, end: int = 0, insn: int = 0) -> Hook:
+        """``uc.hook_add`` on every core (begin > end: the whole address space; ``insn``: the
+        instruction of a UC_HOOK_INSN)."""
         hook = Hook(kind)
         for uc in self._ucs:
-            hook.handles.append((uc, uc.hook_add(kind, callback, user_data, begin, end)))
+            hook.handles.append((uc, uc.hook_add(kind, callback, user_data, begin, end, insn)))
         self._hooks.append(hook)
         if kind & TRANSLATED:
             self.flush_translations()

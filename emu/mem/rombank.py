@@ -57,12 +57,15 @@ class _Window:
 class RomBank:
     """Host memory holding the array, the device model over it, and each window's mapping.
 
-    ``changed`` is the machine's request to settle the bank after the current access."""
+    ``maps`` are the (Unicorn, MMIO bus) pairs of every core: each core has its own address
+    space, and every window is mapped the same way in all of them. ``changed`` is the
+    machine's request to settle the bank after the current access."""
 
-    def __init__(self, uc: Uc, mmio, base: int, size: int, perms: int, changed: Callable[[], None]):
+    def __init__(self, maps: list[tuple[Uc, object]], base: int, size: int, perms: int,
+                 changed: Callable[[], None]):
         if base % WINDOW or size % WINDOW:
             raise ValueError(f"ROM bank {base:#x}+{size:#x} is not a multiple of {WINDOW:#x}")
-        self.uc, self.mmio = uc, mmio
+        self.maps = maps
         self.base, self.size, self.perms = base, size, perms
         self.backing = mmap.mmap(-1, size, flags=mmap.MAP_PRIVATE | mmap.MAP_ANONYMOUS)
         self._address = buffer_address(self.backing)
@@ -72,7 +75,8 @@ class RomBank:
         self.keep: list[tuple[int, bytes]] = []    # array bytes a dropped store may have hit
         self.changed = changed
         for index in range(len(self.memory)):
-            mmio.map(base + index * WINDOW, WINDOW, _Window(self, index))
+            for _uc, mmio in maps:
+                mmio.map(base + index * WINDOW, WINDOW, _Window(self, index))
 
     def read(self, offset: int, size: int) -> int:
         return self.device.read(offset, size)
@@ -100,11 +104,11 @@ class RomBank:
         such a store through to host memory once a window has been remapped), then map each
         window as the device's mode wants. Translated code from a window is dropped whenever
         its bytes or its mapping change."""
-        uc = self.uc
         for offset, data in self.keep:
             self.backing[offset:offset + len(data)] = data
             start = self.base + offset - offset % WINDOW
-            uc.ctl_remove_cache(start, start + WINDOW)
+            for uc, _mmio in self.maps:
+                uc.ctl_remove_cache(start, start + WINDOW)
         self.keep.clear()
         if self.device.romd:
             for index in sorted(self.wanted):
@@ -117,16 +121,18 @@ class RomBank:
         self.wanted.clear()
 
     def _remap(self, index: int, memory: bool) -> None:
-        uc, start = self.uc, self.base + index * WINDOW
-        uc.mem_unmap(start, WINDOW)
-        if memory:
-            uc.mem_map_ptr(start, WINDOW, self.perms, self._address + index * WINDOW)
-        else:
-            self.mmio.map(start, WINDOW, _Window(self, index))
-        uc.ctl_remove_cache(start, start + WINDOW)
+        start = self.base + index * WINDOW
+        for uc, mmio in self.maps:
+            uc.mem_unmap(start, WINDOW)
+            if memory:
+                uc.mem_map_ptr(start, WINDOW, self.perms, self._address + index * WINDOW)
+            else:
+                mmio.map(start, WINDOW, _Window(self, index))
+            uc.ctl_remove_cache(start, start + WINDOW)
         self.memory[index] = memory
 
     def write_array(self, offset: int, data: bytes) -> None:
         """Bytes into the array from outside the guest (a loader, a debugger)."""
         self.backing[offset:offset + len(data)] = data
-        self.uc.ctl_remove_cache(self.base + offset, self.base + offset + len(data))
+        for uc, _mmio in self.maps:
+            uc.ctl_remove_cache(self.base + offset, self.base + offset + len(data))

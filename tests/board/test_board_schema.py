@@ -78,7 +78,7 @@ MALFORMED = [
     (edited("base = 0x40000000", "base = 0x10000000000"), "memory.ram.base: 0x10000000000 is out of range"),
     (edited("size = 0x1000\nirq = 33", "size = 0x800\nirq = 33"), "device[0].size: 0x800 is out of range"),
     (edited("size = 0x40000000", "size = 0x240000000"), "memory.ram.size: 0x240000000 is more than RAM_SIZE_MAX"),
-    (edited("cores = 1", "cores = 2"), "cores: 2 is out of range (1..1)"),
+    (edited("cores = 1", "cores = 5"), "cores: 5 is out of range (1..4)"),
     (edited('cpu = "cortex-a53"', 'cpu = "cortex-a72"'), "cpu: 'cortex-a72' is not one of cortex-a53"),
     (edited('name = "virt"', 'name = "a board"'), "name: 'a board' is not 1 to 64 letters"),
     (edited("[memory.ram]", "[memory.dram]"), "memory.ram: missing"),
