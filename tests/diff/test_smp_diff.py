@@ -34,8 +34,8 @@ def test_smp_probe_matches_qemu(qemu, built, probe):
     assert result.exit_code == ref.exit_code
 
 
-def test_smp_probe_set_covers_psci_and_exclusives():
-    assert "psci_cores" in SMP_PROBES
+def test_smp_probe_set_covers_psci_exclusives_sgis_and_timers():
+    assert {"psci_cores", "sgi_timers"} <= set(SMP_PROBES)
 
 
 @pytest.mark.parametrize("quantum", [97, 10_000])
