@@ -146,6 +146,9 @@ def save(m: "Machine", dest: str | os.PathLike | BinaryIO) -> None:
     """Write ``m``'s state to ``dest``, a path or a binary stream. Call between runs (run()
     returned, e.g. paused). A path is written whole or not at all: into a new file beside it
     that then replaces it, so a failed save leaves an earlier snapshot there intact."""
+    if len(m.cores) > 1:
+        raise SnapshotError(f"{getattr(dest, 'name', dest)}: snapshots of a machine with several cores "
+                            f"are not supported yet ({len(m.cores)} cores)")
     if hasattr(dest, "write"):
         _write(m, dest)
         return
@@ -467,6 +470,9 @@ def restore(m: "Machine", path: str) -> None:
 
     Everything is checked before it is used (see the module docstring); on an error the
     machine's RAM may hold part of the snapshot, so discard the machine."""
+    if len(m.cores) > 1:
+        raise SnapshotError(f"{path}: snapshots of a machine with several cores are not supported yet "
+                            f"({len(m.cores)} cores)")
     ram_base, ram_size = m.board.ram.base, m.board.ram.size
     data = _read_file(path, max_file_size(ram_size))
     raw, body, count = _parse(path, data)

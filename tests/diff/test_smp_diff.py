@@ -51,3 +51,25 @@ def test_the_count_survives_any_quantum_and_each_quantum_repeats_itself(built, q
     assert m1.console.transcript == m2.console.transcript
     assert [c.icount.retired for c in m1.cores] == [c.icount.retired for c in m2.cores]
     assert m1.clock.now() == m2.clock.now()
+
+
+def test_snapshot_of_several_cores_is_one_clear_line(built, tmp_path):
+    import subprocess
+    import sys
+
+    p = subprocess.run([sys.executable, "-m", "emu", "run", "--smp", "2", "--snapshot-at", "1000",
+                        str(tmp_path / "s.snap"), str(built["smp_psci_cores"])], capture_output=True, text=True)
+    assert p.returncode == 2
+    assert p.stderr.strip().splitlines()[-1] == ("emu: --snapshot-at: snapshots of a machine with several cores "
+                                                 "are not supported yet (--smp 2)")
+
+
+@pytest.mark.parametrize("value", ["0", "5", "two", "-1"])
+def test_impossible_core_counts_are_refused(value, tmp_path):
+    import subprocess
+    import sys
+
+    p = subprocess.run([sys.executable, "-m", "emu", "run", "--smp", value, str(tmp_path / "none.elf")],
+                       capture_output=True, text=True)
+    assert p.returncode == 2 and "the number of cores is 1 to 4" in p.stderr
+    assert "Traceback" not in p.stderr
