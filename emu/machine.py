@@ -8,6 +8,7 @@ the guest's own code, or a diagnostic when the guest crashed, looped or was cut 
 
 from __future__ import annotations
 
+import contextlib
 import mmap
 import struct
 import sys
@@ -419,6 +420,16 @@ class Machine:
     def ppi_lines(self) -> dict[int, IrqLine]:
         return self.core.ppi_lines
 
+    @contextlib.contextmanager
+    def viewing(self, index: int):
+        """Tools look at core ``index`` (its registers, its EL and translation regime) inside the
+        ``with`` block, between runs; the core that runs next is not changed."""
+        saved, self.core = self.core, self.cores[index]
+        try:
+            yield self.core
+        finally:
+            self.core = saved
+
     @property
     def retired(self) -> int:
         """Instructions retired by every core."""
@@ -434,6 +445,14 @@ class Machine:
             self.core = core
             self._follow_clock(core)
         core.turn_end = core.icount.retired + self.quantum
+
+    def focus(self, index: int) -> None:
+        """Let core ``index`` run next, with a fresh turn (a debugger stepping that thread). A
+        core that is off stays off: the next run goes on as it would have."""
+        core = self.cores[index]
+        if core.powered:
+            core.waiting = False
+            self._switch_to(core)
 
     def _start_core(self, index: int, entry: int, context: int) -> None:
         """PSCI CPU_ON: core ``index`` starts at ``entry`` at the boot EL, x0 = ``context`` and the

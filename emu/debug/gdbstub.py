@@ -168,6 +168,8 @@ class GdbServer:
         self._hit: tuple[str, int] | None = None   # what paused the run: ("swbreak", addr), ...
         self._trap_entry = None
         self._last_stop: bytes = b"T%02xthread:1;" % SIGTRAP
+        self._g_thread = 0           # Hg: the thread (core + 1) registers and memory come from
+        self._c_thread = 0           # Hc / vCont s:TID: the thread a step steps
         self.ended: RunResult | None = None        # the guest ended the run
         self._runner: threading.Thread | None = None
         self._run_result: RunResult | None = None
@@ -336,6 +338,17 @@ class GdbServer:
     def _handle(self, p: bytes):
         if not p:
             return b""
+        if p[:1] in (b"c", b"s", b"C", b"S", b"v", b"H", b"D", b"k"):
+            return self._handle_core(p)
+        # Registers, memory and translation are those of the thread (core) GDB selected.
+        with self.m.viewing(self._selected_core(self._g_thread)):
+            return self._handle_core(p)
+
+    def _selected_core(self, thread: int) -> int:
+        """The core index a thread ID means: 0 or -1 is the core that ran last."""
+        return thread - 1 if thread > 0 else self.m.core.index
+
+    def _handle_core(self, p: bytes):
         c = p[:1]
         body = p[1:]
         if c == b"?":
@@ -366,7 +379,14 @@ class GdbServer:
         if c == b"Q":
             return b"OK" if p == b"QStartNoAckMode" else b""
         if c == b"H":
-            return self._thread_ok(body[1:]) if body[:1] in (b"g", b"c") else b"E01"
+            if body[:1] not in (b"g", b"c") or self._thread_ok(body[1:]) != b"OK":
+                return b"E01"
+            n = self._thread_id(body[1:])
+            if body[:1] == b"g":
+                self._g_thread = n
+            else:
+                self._c_thread = n
+            return b"OK"
         if c == b"T":
             return self._thread_ok(body)
         if c == b"D":
@@ -376,13 +396,16 @@ class GdbServer:
         return b""  # unknown packets get the empty reply, as the protocol asks
 
     @staticmethod
-    def _thread_ok(tid: bytes) -> bytes:
+    def _thread_id(tid: bytes) -> int:
+        return parse_hex(tid) if tid != b"-1" else -1
+
+    def _thread_ok(self, tid: bytes) -> bytes:
         # One thread per core, numbered from 1; 0 means "any" and -1 "all".
         try:
-            n = parse_hex(tid) if tid != b"-1" else -1
+            n = self._thread_id(tid)
         except ValueError:
             return b"E01"
-        return b"OK" if n in (-1, 0, 1) else b"E01"
+        return b"OK" if n in (-1, 0) or 1 <= n <= len(self.m.cores) else b"E01"
 
     def _query(self, p: bytes) -> bytes:
         if p.startswith(b"qSupported"):
@@ -393,13 +416,22 @@ class GdbServer:
         if p == b"qAttached" or p.startswith(b"qAttached:"):
             return b"1"  # attached to a machine that exists without us: quitting GDB detaches
         if p == b"qC":
-            return b"QC1"
+            return b"QC%x" % (self.m.core.index + 1)
         if p == b"qfThreadInfo":
-            return b"m1"
+            return b"m" + b",".join(b"%x" % (c.index + 1) for c in self.m.cores)
         if p == b"qsThreadInfo":
             return b"l"
         if p.startswith(b"qThreadExtraInfo,"):
-            return f"core 0 at EL{self.m.cpu.el}".encode().hex().encode()
+            try:
+                n = self._thread_id(p[len(b"qThreadExtraInfo,"):])
+            except ValueError:
+                return b"E01"
+            if not 1 <= n <= len(self.m.cores):
+                return b"E01"
+            core = self.m.cores[n - 1]
+            with self.m.viewing(core.index):
+                text = f"core {core.index} at EL{core.cpu.el}" if core.powered else f"core {core.index}, off"
+            return text.encode().hex().encode()
         if p.startswith(b"qRcmd,"):
             return self._monitor(p[len(b"qRcmd,"):])
         if p.startswith(b"qSymbol"):
@@ -431,8 +463,10 @@ class GdbServer:
                 kind = verb[:1].lower()
                 if kind not in (b"c", b"s") or not self._signal_ok(verb):
                     return b"E01"
+                if kind == b"s" and tid:
+                    self._c_thread = self._thread_id(tid)
                 if action is None or kind == b"s":
-                    action = kind  # a step of our one thread wins over "the others continue"
+                    action = kind  # a step of one thread wins over "the others continue"
             if action is None:
                 return b"E01"
             self._action = "step" if action == b"s" else "continue"
@@ -742,6 +776,8 @@ class GdbServer:
 
     def _step(self) -> RunResult:
         m = self.m
+        if self._c_thread > 0:
+            m.focus(self._c_thread - 1)   # GDB steps the thread it selected
         start = m.cpu.pc
         calls = [0]
 
@@ -834,13 +870,15 @@ class GdbServer:
         reply = self._stop_reply(result)
         self._last_stop = reply
         self._absorb_step = bool(result.paused and result.stop is Stop.WATCHPOINT)
-        if not result.paused and result.reason not in ("guest fault", "instruction limit", "emulator error"):
+        if not result.paused and result.stop not in (Stop.GUEST_FAULT, Stop.INSN_LIMIT, Stop.EMULATOR_ERROR):
             self.ended = result
         return reply
 
     def _stop_reply(self, result: RunResult) -> bytes:
+        # The thread that stopped is the core that ran last; GDB's selection follows it.
+        self._g_thread = self._c_thread = 0
+        thread = b"thread:%x;" % (self.m.core.index + 1)
         if result.paused:
-            thread = b"thread:1;"
             if result.stop in (Stop.BREAKPOINT, Stop.WATCHPOINT) and self._hit is not None:
                 what, addr = self._hit
                 if what in ("swbreak", "hwbreak"):
@@ -852,9 +890,9 @@ class GdbServer:
         # The emulator stopped a guest that crashed, or hit --max-insns: the machine is still
         # there to inspect, so this is a signal stop rather than an exit.
         if result.stop is Stop.INSN_LIMIT:
-            return b"T%02xthread:1;" % SIGXCPU
+            return b"T%02x%s" % (SIGXCPU, thread)
         if result.stop in (Stop.GUEST_FAULT, Stop.EMULATOR_ERROR):
-            return b"T%02xthread:1;" % SIGSEGV
+            return b"T%02x%s" % (SIGSEGV, thread)
         return b"W%02x" % (result.exit_code & 0xFF)
 
 

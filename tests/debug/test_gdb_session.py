@@ -41,10 +41,10 @@ def gdb() -> str:
 class EmuDebug:
     """``emu debug IMAGE --gdb 127.0.0.1:0`` as a subprocess; the port is read from stderr."""
 
-    def __init__(self, image: Path, tmp: Path):
+    def __init__(self, image: Path, tmp: Path, extra: tuple[str, ...] = ()):
         self.stdout = open(tmp / "console.txt", "wb")
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "emu", "debug", str(image), "--gdb", "127.0.0.1:0"],
+            [sys.executable, "-m", "emu", "debug", *extra, str(image), "--gdb", "127.0.0.1:0"],
             cwd=ROOT, stdout=self.stdout, stderr=subprocess.PIPE, text=True)
         self.stderr: list[str] = []
         self.port = None
@@ -183,3 +183,20 @@ def test_set_register_and_read_memory_at_the_current_el(gdb, demo):
     assert "<_start>" in out, out
     # Detached, the guest runs to its end and the server closes.
     assert emu.close() == 1
+
+
+def test_info_threads_shows_every_core_and_a_secondary_stops_in_its_thread(gdb, built, tmp_path):
+    image = built["smp_psci_cores"]
+    emu = EmuDebug(image, tmp_path, ("--smp", "4"))
+    try:
+        out = run_gdb(gdb, image, emu.port, ["break secondary", "continue", "info threads",
+                                             "thread 3", "print/x $pc", "print/x $x0", "kill"])
+    finally:
+        if emu.proc.poll() is None:
+            emu.proc.kill()
+        emu.close()
+    threads = re.findall(r"^\*?\s+(\d+)\s+Thread (\d+) \(([^)]*)\)", out, re.M)
+    assert [t[0] for t in threads] == ["1", "2", "3", "4"], out
+    assert threads[1][2] == "core 1 at EL2", out
+    assert re.search(r"Thread 2 .*hit Breakpoint 1, .*secondary", out), out
+    assert re.search(r"^\$2 = 0x102$", out, re.M), out      # core 2's context ID in its x0
