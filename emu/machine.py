@@ -420,6 +420,17 @@ class Machine:
     def ppi_lines(self) -> dict[int, IrqLine]:
         return self.core.ppi_lines
 
+    def add_observer(self, fn) -> None:
+        """Call ``fn(entry)`` at every exception entry, on every core (Cpu.observers)."""
+        for core in self.cores:
+            if fn not in core.cpu.observers:
+                core.cpu.observers.append(fn)
+
+    def remove_observer(self, fn) -> None:
+        for core in self.cores:
+            if fn in core.cpu.observers:
+                core.cpu.observers.remove(fn)
+
     @contextlib.contextmanager
     def viewing(self, index: int):
         """Tools look at core ``index`` (its registers, its EL and translation regime) inside the

@@ -117,7 +117,7 @@ class TestMachine:
         from .debug.trace import Tracer
 
         Tracer(machine, "exceptions", self.trace)
-        machine.cpu.observers.append(self._count)
+        machine.add_observer(self._count)
 
     def _count(self, e) -> None:
         self.traps[ec_name(ec_of(e.esr)) if e.kind == "sync" else e.kind.upper()] += 1

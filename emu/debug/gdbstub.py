@@ -687,11 +687,10 @@ class GdbServer:
     # monitor
 
     def set_trap(self, on: bool) -> None:
-        observers = self.m.cpu.observers
-        if on and self._on_exception not in observers:
-            observers.append(self._on_exception)
-        elif not on and self._on_exception in observers:
-            observers.remove(self._on_exception)
+        if on:
+            self.m.add_observer(self._on_exception)
+        else:
+            self.m.remove_observer(self._on_exception)
         self.trap = on
 
     def _on_exception(self, entry) -> None:

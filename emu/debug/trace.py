@@ -63,7 +63,7 @@ class Tracer:
         self.lines = 0
         self._tenant: str | None = None
         if categories & {"exceptions", "irq", "hypercalls", "tenants"}:
-            machine.cpu.observers.append(self.on_exception)
+            machine.add_observer(self.on_exception)
         if "mmio" in categories:
             for name, dev in machine.mmio_devices():
                 dev.trace = self.on_mmio
@@ -71,6 +71,10 @@ class Tracer:
     def emit(self, record: dict, text: str) -> None:
         self.lines += 1
         t = virtual_ns(self.m)
+        if len(self.m.cores) > 1:
+            # With several cores every line says which one it happened on.
+            record["core"] = self.m.core.index
+            text = f"cpu{self.m.core.index} {text}"
         if self.fmt == "json":
             record["t_ns"] = t
             self.out.write(json.dumps(record, sort_keys=True) + "\n")

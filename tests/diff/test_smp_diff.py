@@ -73,3 +73,18 @@ def test_impossible_core_counts_are_refused(value, tmp_path):
                        capture_output=True, text=True)
     assert p.returncode == 2 and "the number of cores is 1 to 4" in p.stderr
     assert "Traceback" not in p.stderr
+
+
+def test_a_trace_names_the_core_of_every_line_and_sees_every_core(built):
+    from emu.debug.trace import Tracer
+    from emu.loader.elf import load_elf
+    from emu.machine import Console, Machine
+
+    m = Machine(console=Console(io.BytesIO(), echo=False), log=io.StringIO(), cores=4)
+    out = io.StringIO()
+    Tracer(m, "exceptions", out)
+    m.load(load_elf(str(built["smp_sgi_timers"])))
+    assert m.run(max_insns=50_000_000).exit_code == 0
+    irqs = [ln.split()[1] for ln in out.getvalue().splitlines() if " IRQ " in ln]
+    # SGI 1 and SGI 2 on each secondary, SGI 3 on core 0, then every core's timer.
+    assert sorted(irqs) == sorted(["cpu1", "cpu2", "cpu3"] * 3 + ["cpu0"] * 2), out.getvalue()
