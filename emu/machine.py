@@ -12,14 +12,10 @@ import contextlib
 import mmap
 import struct
 import sys
-import threading
 from typing import TextIO
 
 from unicorn import (
     UC_ARCH_ARM64,
-    UC_ERR_FETCH_UNMAPPED,
-    UC_ERR_READ_UNMAPPED,
-    UC_ERR_WRITE_UNMAPPED,
     UC_HOOK_INSN,
     UC_HOOK_MEM_FETCH_UNMAPPED,
     UC_HOOK_MEM_FETCH_PROT,
@@ -51,6 +47,7 @@ from .board import Board, load_board
 from .board.builder import BoardBuilder
 from .console import Console
 from .guestview import GuestView
+from .runloop import EXIT_GUEST_FAULT, EXIT_TIMEOUT, RunLoop  # noqa: F401 (the exit codes are part of this API)
 from .cpu.gpr import X
 from .cpu.hooks import HookRegistry
 from .cpu.core import EXCP_HVC, EXCP_SMC, EXCP_UDEF, OFFSET_SYNC, VECTOR_NAMES, Cpu, ExceptionEntry
@@ -69,10 +66,6 @@ from .mem.rombank import RomBank
 from .stop import RunResult, Stop
 from .smp import MAX_CORES, QUANTUM, Core
 
-EXIT_TIMEOUT = 124      # --max-insns reached before the guest ended the run
-EXIT_GUEST_FAULT = 125  # the emulator stopped a guest that crashed or looped
-
-WFI = 0xD503207F
 ESR_UNDEFINED = 1 << 25  # EC 0x00, IL = 1
 PPI_HYP_TIMER = 26
 PPI_VIRT_TIMER = 27
@@ -129,6 +122,7 @@ class Machine:
         self._rom_remap = False
         self._rom_fetch = False  # an instruction fetch found a flash window to map as memory
         self.builder = BoardBuilder(self)
+        self.loop = RunLoop(self)
         self.view = GuestView(self)
         for region in self.board.memory.values():
             self.builder.map_region(region)
@@ -137,7 +131,7 @@ class Machine:
             core.cpu = Cpu(core.uc, core.index, self.hooks)
             core.cpu.on_sync = self._on_sync
             core.cpu.on_loop = self._on_loop
-            core.cpu.on_interrupt = lambda core=core: self._on_interrupt(core)
+            core.cpu.on_interrupt = lambda core=core: self.loop.on_interrupt(core)
             if start_el == 1:
                 core.cpu.platform_excps = core.cpu.platform_excps | {EXCP_HVC}
         self.cores[0].powered = True
@@ -161,11 +155,11 @@ class Machine:
                               for intid in (PPI_HYP_TIMER, PPI_VIRT_TIMER, PPI_PHYS_TIMER)}
             core.timer = GenericTimer(self.clock, COUNTER_HZ, core.ppi_lines[PPI_PHYS_TIMER],
                                       core.ppi_lines[PPI_VIRT_TIMER], core.ppi_lines[PPI_HYP_TIMER])
-            core.timer_regs = TimerRegisters(core.uc, core.timer, self._timer_reprogrammed, self._hook_error,
+            core.timer_regs = TimerRegisters(core.uc, core.timer, self.loop.timer_reprogrammed, self.loop.hook_error,
                                              highest_el=start_el, hooks=self.hooks)
             if n > 1:
                 core.timer_regs.set_mpidr(core.mpidr)
-        self._follow_clock(self.cores[0])
+        self.loop.follow_clock(self.cores[0])
         self._budget_end: int | None = None
         self._time_limit: int | None = None
 
@@ -307,7 +301,7 @@ class Machine:
             if insn == HLT_F000 and self.semihosting_config.allows(self.cpu.el, self.start_el):
                 res = self.semihosting.call(uc.reg_read(UC_ARM64_REG_X0) & 0xFFFFFFFF, uc.reg_read(UC_ARM64_REG_X1))
                 if isinstance(res, SemihostExit):
-                    self._finish(RunResult(res.code, Stop.SEMIHOST_EXIT, text=f"semihosting exit ({res.code})"))
+                    self.loop.finish(RunResult(res.code, Stop.SEMIHOST_EXIT, text=f"semihosting exit ({res.code})"))
                     return True
                 uc.reg_write(UC_ARM64_REG_X0, res)
                 uc.reg_write(UC_ARM64_REG_PC, pc + 4)
@@ -322,7 +316,7 @@ class Machine:
             self.cpu.enter(self.cpu.el or 1, OFFSET_SYNC, ESR_UNDEFINED, None)
             return True
         if target == 3:
-            self._fault(f"exception to EL3, which this board has no firmware for: {describe(syndrome)}")
+            self.loop.fault(f"exception to EL3, which this board has no firmware for: {describe(syndrome)}")
             return True
         return False
 
@@ -333,10 +327,10 @@ class Machine:
         try:
             self.uc.reg_write(UC_ARM64_REG_X0, self.psci.call(x0, x1, x2, x3, caller=self.core.index) & MASK64)
         except PowerOff as off:
-            self._finish(RunResult(0, Stop.POWER_OFF, text=f"PSCI {off}"))
+            self.loop.finish(RunResult(0, Stop.POWER_OFF, text=f"PSCI {off}"))
         except CoreOff:
             if not any(c.powered for c in self.cores if c is not self.core):
-                self._fault(f"PSCI CPU_OFF turned off the last running core, {self._where()}")
+                self.loop.fault(f"PSCI CPU_OFF turned off the last running core, {self.loop.where()}")
                 return
             self.core.powered = False   # off until a CPU_ON; the call does not return
             self.uc.emu_stop()
@@ -351,7 +345,7 @@ class Machine:
             at = insn_address(o.esr, o.elr) if o.kind == "sync" else o.elr
             detail += (f"; the loop began with {describe(o.esr) if o.kind == 'sync' else o.kind.upper()} "
                        f"at {at:#x} <{self.symbolize(at, o.from_el)}> in EL{o.from_el}")
-        self._fault(detail)
+        self.loop.fault(detail)
 
     def _on_unmapped(self, uc, access, address, size, value, _ud) -> bool:
         kind = {UC_MEM_FETCH_UNMAPPED: "fetch", UC_MEM_WRITE_UNMAPPED: "write"}.get(access, "read")
@@ -388,6 +382,29 @@ class Machine:
         kind = {UC_MEM_FETCH_PROT: "fetch", UC_MEM_WRITE_PROT: "write"}.get(access, "read")
         self._protected = (kind, address, size)
         return False
+
+    # -- running (emu/runloop.py) ------------------------------------------------------------------
+
+    @property
+    def started(self) -> bool:
+        return self.loop.started
+
+    def start(self) -> None:
+        """Put core 0 in its reset state at the entry point, once, without running anything."""
+        self.loop.start()
+
+    def run(self, max_insns: int | None = None, pause_at_limit: bool = False,
+            until_counter: int | None = None) -> RunResult:
+        """Run until the guest ends the run or a limit or a pause stops it (RunLoop.run)."""
+        return self.loop.run(max_insns, pause_at_limit, until_counter)
+
+    def pause(self, reason: Stop = Stop.PAUSED) -> None:
+        """Stop the run at the next safe point; safe from hooks and other threads (RunLoop.pause)."""
+        self.loop.pause(reason)
+
+    def focus(self, index: int) -> None:
+        """Let core ``index`` run next (RunLoop.focus)."""
+        self.loop.focus(index)
 
     # -- cores ----------------------------------------------------------------------------------
     # What a tool or a hook means by "the CPU" is the core that runs now (or ran last).
@@ -446,25 +463,6 @@ class Machine:
         """Instructions retired by every core."""
         return sum(c.icount.retired for c in self.cores)
 
-    def _follow_clock(self, core: Core) -> None:
-        self.clock.follow(lambda: core.icount.retired, core.icount.count_address)
-
-    def _switch_to(self, core: Core) -> None:
-        """Give ``core`` its turn: it becomes the current core and the clock counts its
-        instructions from here (emu/smp.py)."""
-        if core is not self.core:
-            self.core = core
-            self._follow_clock(core)
-        core.turn_end = core.icount.retired + self.quantum
-
-    def focus(self, index: int) -> None:
-        """Let core ``index`` run next, with a fresh turn (a debugger stepping that thread). A
-        core that is off stays off: the next run goes on as it would have."""
-        core = self.cores[index]
-        if core.powered:
-            core.waiting = False
-            self._switch_to(core)
-
     def _start_core(self, index: int, entry: int, context: int) -> None:
         """PSCI CPU_ON: core ``index`` starts at ``entry`` at the boot EL, x0 = ``context`` and the
         other general registers 0, as QEMU's arm_set_cpu_on resets it."""
@@ -495,288 +493,11 @@ class Machine:
                     if core.uc is not uc:
                         core.uc.ctl_flush_tlb()
         except BaseException as err:   # must not unwind through C
-            self._hook_error(err)
+            self.loop.hook_error(err)
         return False
-
-    def _hook_error(self, err: BaseException) -> None:
-        self.cpu.pending_error = err
-        self.uc.emu_stop()
-
-    def _timer_reprogrammed(self) -> None:
-        # A timer write may bring the next deadline forward: re-arm the stop for it.
-        if self._running:
-            self._arm_deadline()
-
-    def _arm_deadline(self) -> float:
-        """Arrange for the current core to stop at its next timer deadline, the end of its
-        turn or the instruction budget.
-
-        Returns the wall-clock timeout in microseconds for realtime mode (0: none)."""
-        deadline = self._next_deadline()
-        if self.cpu.interrupt_pending:
-            # An interrupt is pending but masked (PSTATE.I/F, routing, the current EL). Unmasking
-            # (MSR DAIFClr, ERET to a lower EL) happens inside translated code, so look again
-            # after every translation block until it is taken or withdrawn.
-            self.icount.stop_soon()
-            return 0
-        n = self.clock.insns_until(deadline) if deadline is not None and self.clock.mode == "deterministic" else None
-        if self._budget_end is not None:
-            left = max(0, self._budget_end - self.retired)
-            n = left if n is None else min(n, left)
-        if len(self.cores) > 1:
-            left = max(0, self.core.turn_end - self.icount.retired)
-            n = left if n is None else min(n, left)
-        self.icount.stop_after(n)
-        if self.clock.mode == "realtime" and deadline is not None:
-            return max(1, int(self.clock.seconds_until(deadline) * 1e6))
-        return 0
-
-    def _update_timers(self) -> None:
-        """Bring every timer's outputs up to the counter: every core's generic timers and any
-        device that keeps time."""
-        for core in self.cores:
-            core.timer.update()
-        for dev in self.timed_devices:
-            dev.update()
-
-    def _next_deadline(self, cores: list[Core] | None = None) -> int | None:
-        """The earliest counter value something waits for: a timer of ``cores`` (the current
-        core), a device that keeps time, or the run's time limit."""
-        deadline = None
-        for core in cores or [self.core]:
-            at = core.timer.next_deadline()
-            if at is not None:
-                deadline = at if deadline is None else min(deadline, at)
-        for dev in self.timed_devices:
-            at = dev.next_deadline()
-            if at is not None:
-                deadline = at if deadline is None else min(deadline, at)
-        if self._time_limit is not None:
-            deadline = self._time_limit if deadline is None else min(deadline, self._time_limit)
-        return deadline
-
-    def _on_interrupt(self, core: Core) -> None:
-        # A device raised one of ``core``'s interrupt lines. If that core is running (an MMIO
-        # write of its own raised it), stop after the current instruction so the run loop can
-        # take it at once; another core sees it when its turn comes.
-        core.waiting = False
-        if self._running and core is self.core:
-            self._irq_stop = True
-            if not self.mmio.stop_after_access():
-                self.uc.emu_stop()
-
-    def pause(self, reason: Stop = Stop.PAUSED) -> None:
-        """Stop the run at the next safe point; run() returns a paused RunResult and a later
-        run() resumes. Safe to call from hooks, observers and other threads (Ctrl-C).
-
-        From another thread than the one running, the stop is at the next translation-block
-        boundary, never inside a device access: that access may be finishing as we look, and
-        the run loop would then complete an instruction that already completed. A pause from
-        outside run() is dropped (callers repeat it until the run returns): it must not stop a
-        run that starts meanwhile at whatever instruction it has reached."""
-        if threading.get_ident() != self._run_thread:
-            self._pause_request = reason
-            self.icount.stop_soon()
-            return
-        self._finish(RunResult(None, reason))
-
-    def _finish(self, result: RunResult) -> None:
-        if self._result is None:
-            self._result = result
-        # Inside a device access, stop right after it (the run loop completes the instruction).
-        if not self.mmio.stop_after_access():
-            self.uc.emu_stop()
-
-    def _fault(self, what: str) -> None:
-        self._finish(RunResult(EXIT_GUEST_FAULT, Stop.GUEST_FAULT, what))
-
-    def _where(self) -> str:
-        pc = self.cpu.pc
-        el = self.cpu.el
-        return f"PC {pc:#x} <{self.symbolize(pc, el)}> at EL{el}"
 
     # -- running ----------------------------------------------------------------------------------
 
-    @property
-    def started(self) -> bool:
-        return getattr(self, "_started", False)
-
-    def start(self) -> None:
-        """Put the core in its reset state (EL2h or EL1h at the entry point), once, without
-        executing anything: what a debugger attaching before the first instruction sees."""
-        if self.started:
-            return
-        if self.entry is None:
-            raise EmuError("nothing loaded")
-        if self.start_el == 2:
-            self.cpu.reset_to_el2(self.entry)
-        else:
-            self.cpu.reset_to_el1(self.entry)
-        for reg, value in zip((UC_ARM64_REG_X0, UC_ARM64_REG_X1, UC_ARM64_REG_X2, UC_ARM64_REG_X3),
-                              self.boot_registers or ()):
-            self.uc.reg_write(reg, value)
-        self._started = True
-
-    def run(self, max_insns: int | None = None, pause_at_limit: bool = False,
-            until_counter: int | None = None) -> RunResult:
-        """Run from the entry point (or where the last run stopped) until the guest ends the run.
-
-        ``max_insns`` (instructions of every core) ends the run with EXIT_TIMEOUT, or pauses it
-        with ``pause_at_limit``. ``until_counter`` pauses the run once virtual time (the counter)
-        reaches that value."""
-        self._time_limit = until_counter
-        if self.entry is None:
-            raise EmuError("nothing loaded")
-        self.start()
-        self._result = None
-        self._pause_request = None
-        self._run_thread = threading.get_ident()
-        self._budget_end = self.retired + max_insns if max_insns else None
-        try:
-            while self._result is None:
-                if self._pause_request is not None:
-                    self._result = RunResult(None, self._pause_request)
-                    break
-                self._update_timers()
-                if not self._schedule():
-                    continue  # time moved on to the next deadline: look again
-                if self._result is not None:
-                    break
-                self._step(max_insns, pause_at_limit)
-        finally:
-            self._run_thread = None
-            self.console.flush()
-        self.last_result = self._result
-        return self._result
-
-    def _schedule(self) -> bool:
-        """Choose the core that runs next: the current one while its turn lasts, then the next
-        powered core in order that is not waiting in WFI (or has an interrupt pending, which
-        wakes WFI, masked or not: D1.16.2). With every core waiting, skip time to the next
-        deadline and return False; with nothing that could wake one, end the run."""
-        core = self.core
-        if core.powered and (not core.waiting or core.cpu.interrupt_pending) \
-                and (len(self.cores) == 1 or core.icount.retired < core.turn_end):
-            core.waiting = False
-            return True
-        n = len(self.cores)
-        for step in range(1, n + 1):
-            other = self.cores[(core.index + step) % n]
-            if other.powered and (not other.waiting or other.cpu.interrupt_pending):
-                other.waiting = False
-                self._switch_to(other)
-                return True
-        powered = [c for c in self.cores if c.powered]
-        deadline = self._next_deadline(powered)
-        if deadline is not None:
-            # Nothing to do until then: skip the wait. The waiting cores wake and go on after
-            # their WFI, interrupt or not (a WFI may complete early; the guest looks again).
-            self.clock.skip_to(deadline)
-            for c in powered:
-                c.waiting = False
-            if self._time_limit is not None and self.clock.now() >= self._time_limit:
-                self._result = RunResult(None, Stop.TIME_LIMIT)
-                return True
-            return False
-        # No interrupt source can wake a core: the run cannot progress.
-        self._result = RunResult(EXIT_GUEST_FAULT, Stop.GUEST_FAULT,
-                                 f"WFI with no interrupt that could wake it, {self._where()}")
-        return True
-
-    def _step(self, max_insns: int | None, pause_at_limit: bool) -> None:
-        """Run the current core until something stops it (one emu_start), then deal with why."""
-        uc = self.uc
-        if self.cpu.interrupt_pending:
-            self.cpu.deliver_interrupts()
-        pc = self.cpu.pc
-        if pc & 3:
-            # A branch, ERET or debugger left the PC misaligned; Unicorn would decode
-            # from there (and emu_start(1, until=1) would not even start).
-            self.cpu.take_pc_alignment_fault()
-            return
-        self._unmapped = None
-        self._protected = None
-        timeout_us = self._arm_deadline()
-        if self._pause_request is not None:
-            self.icount.stop_soon()  # asked while the deadline was being armed
-        self._running = True
-        try:
-            uc.emu_start(pc, 1, timeout=timeout_us)
-        except UcError as err:
-            if not self._rom_fetch:
-                self._result = self._unicorn_error(err)
-                return
-            self._rom_fetch = False  # settled below; the fetch is made again
-        finally:
-            self._running = False
-        self.mmio.finish_interrupted_access()
-        if self._rom_remap:
-            self._settle_rom_banks()  # a flash command was written
-        self.icount.settle(self.cpu.pc)
-        trap, self.timer_regs.pending_trap = self.timer_regs.pending_trap, None
-        if trap is not None:
-            # A timer register access that CNTHCTL_EL2/CNTKCTL_EL1 traps: enter the
-            # exception with the MRS/MSR as the preferred return address.
-            target, esr, at = trap
-            uc.reg_write(UC_ARM64_REG_PC, at)
-            self.cpu.enter(target, 0, esr, None)
-        if self.cpu.pending_error is not None:
-            err, self.cpu.pending_error = self.cpu.pending_error, None
-            raise err
-        if self._result is not None:
-            return
-        self._update_timers()
-        pc = self.cpu.pc
-        if self._irq_stop:
-            self._irq_stop = False
-            return  # stopped to take an interrupt
-        if self._time_limit is not None and self.clock.now() >= self._time_limit:
-            self._result = RunResult(None, Stop.TIME_LIMIT)
-        elif self._budget_end is not None and self.retired >= self._budget_end:
-            if pause_at_limit:
-                self._result = RunResult(None, Stop.INSN_PAUSE, text=f"paused after {max_insns} instructions")
-            else:
-                self._result = RunResult(EXIT_TIMEOUT, Stop.INSN_LIMIT,
-                                         f"stopped after {max_insns} instructions, {self._where()}")
-        elif self.core.powered and self._is_wfi(pc - 4) and not self.cpu.interrupt_pending:
-            self.core.waiting = True  # until an interrupt is pending for it
-
-    def _is_wfi(self, addr: int) -> bool:
-        # WFI ends its translation block, so a stop after one is at the end of the block
-        # counted last: anywhere else, no need to read the instruction through stage 1.
-        if not self.icount.ends_last_block(addr + 4):
-            return False
-        pa = self.cpu.fetch_pa(addr)
-        try:
-            return pa is not None and struct.unpack("<I", self.read_phys(pa, 4))[0] == WFI
-        except EmuError:
-            return False
-
-    def _unicorn_error(self, err: UcError) -> RunResult:
-        where = self._where()
-        if self._protected is not None:
-            kind, addr, size = self._protected
-            region = next((name for name, r in self.board.memory.items() if r.base <= addr < r.base + r.size), "?")
-            what = {"fetch": "instruction fetch from", "read": f"{size}-byte read from",
-                    "write": f"{size}-byte write to"}[kind]
-            return RunResult(EXIT_GUEST_FAULT, Stop.GUEST_FAULT,
-                             f"{what} {addr:#x}, which the board's {region} does not allow "
-                             f"({self.board.memory[region].access if region in self.board.memory else '?'}), {where}")
-        if self._unmapped is not None:
-            kind, addr, size = self._unmapped
-            what = {"fetch": "instruction fetch from", "read": f"{size}-byte read from",
-                    "write": f"{size}-byte write to"}[kind]
-            detail = f"{what} unmapped address {addr:#x}, {where}"
-            last = self.cpu.last_entry
-            if kind == "fetch" and last is not None and addr == last.vector:
-                at = insn_address(last.esr, last.elr)
-                detail += (f"; it was entering {VECTOR_NAMES.get(last.vector_offset, '?')} for "
-                           f"{describe(last.esr)} from {at:#x} <{self.symbolize(at, last.from_el)}> "
-                           f"(VBAR_EL{last.to_el} = {last.vector - last.vector_offset:#x})")
-            return RunResult(EXIT_GUEST_FAULT, Stop.GUEST_FAULT, detail)
-        if err.errno in (UC_ERR_READ_UNMAPPED, UC_ERR_WRITE_UNMAPPED, UC_ERR_FETCH_UNMAPPED):
-            return RunResult(EXIT_GUEST_FAULT, Stop.GUEST_FAULT, f"access to unmapped memory, {where}")
-        return RunResult(EXIT_GUEST_FAULT, Stop.GUEST_FAULT, f"{err}, {where}")
 
 
 def _placements_of(image: Image) -> list:
