@@ -16,6 +16,8 @@ from typing import TextIO
 
 from unicorn import (
     UC_ARCH_ARM64,
+    UC_CTL_IO_WRITE,
+    UC_CTL_TLB_FLUSH,
     UC_HOOK_INSN,
     UC_HOOK_MEM_FETCH_UNMAPPED,
     UC_HOOK_MEM_FETCH_PROT,
@@ -491,7 +493,7 @@ class Machine:
             elif crn == 8 and op1 in (0, 4, 6) and crm in (3, 0, 1):  # TLBI ...IS (and pre-8.4 forms)
                 for core in self.cores:
                     if core.uc is not uc:
-                        core.uc.ctl_flush_tlb()
+                        core.uc.ctl(UC_CTL_TLB_FLUSH, UC_CTL_IO_WRITE)
         except BaseException as err:   # must not unwind through C
             self.loop.hook_error(err)
         return False

@@ -35,7 +35,7 @@ def test_smp_probe_matches_qemu(qemu, built, probe):
 
 
 def test_smp_probe_set_covers_psci_exclusives_sgis_and_timers():
-    assert {"psci_cores", "sgi_timers"} <= set(SMP_PROBES)
+    assert {"psci_cores", "sgi_timers", "coherence"} <= set(SMP_PROBES)
 
 
 @pytest.mark.parametrize("quantum", [97, 10_000])
@@ -88,3 +88,20 @@ def test_a_trace_names_the_core_of_every_line_and_sees_every_core(built):
     irqs = [ln.split()[1] for ln in out.getvalue().splitlines() if " IRQ " in ln]
     # SGI 1 and SGI 2 on each secondary, SGI 3 on core 0, then every core's timer.
     assert sorted(irqs) == sorted(["cpu1", "cpu2", "cpu3"] * 3 + ["cpu0"] * 2), out.getvalue()
+
+
+def test_without_the_broadcast_the_coherence_probe_would_fail(built):
+    """The probe does test the broadcast: with the SYS hook removed, core 1 keeps its stale
+    translation and its stale code."""
+    from unicorn import UC_HOOK_INSN
+
+    from emu.loader.elf import load_elf
+    from emu.machine import Console, Machine
+
+    m = Machine(console=Console(io.BytesIO(), echo=False), log=io.StringIO(), cores=2)
+    for hook in [h for h in m.hooks._hooks if h.kind == UC_HOOK_INSN and len(h.handles) == 2]:
+        m.hooks.remove(hook)
+    m.load(load_elf(str(built["smp_coherence"])))
+    assert m.run(max_insns=10_000_000).exit_code == 0
+    assert "after core 0 remapped it: 0x000000000000aaaa" in m.console.text
+    assert "after core 0 patched it: 0x0000000000000001" in m.console.text
