@@ -9,6 +9,7 @@ the guest's own code, or a diagnostic when the guest crashed, looped or was cut 
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import mmap
 import struct
 import sys
@@ -50,6 +51,8 @@ from .board.builder import BoardBuilder
 from .console import Console
 from .guestview import GuestView
 from .runloop import EXIT_GUEST_FAULT, EXIT_TIMEOUT, RunLoop  # noqa: F401 (the exit codes are part of this API)
+from .cpu import native
+from .cpu.fastreg import CpRegBuf
 from .cpu.gpr import X
 from .cpu.hooks import HookRegistry
 from .cpu.core import EXCP_HVC, EXCP_SMC, EXCP_UDEF, OFFSET_SYNC, VECTOR_NAMES, Cpu, ExceptionEntry
@@ -67,6 +70,8 @@ from .mem.mmio import Access, MmioBus
 from .mem.rombank import RomBank
 from .stop import RunResult, Stop
 from .smp import MAX_CORES, QUANTUM, Core
+
+_SYS_HANDLER = ctypes.CFUNCTYPE(ctypes.c_uint32, ctypes.c_void_p, ctypes.c_int, ctypes.c_void_p, ctypes.c_void_p)
 
 ESR_UNDEFINED = 1 << 25  # EC 0x00, IL = 1
 PPI_HYP_TIMER = 26
@@ -179,7 +184,18 @@ class Machine:
         if n > 1:
             # Cache and TLB maintenance that the architecture broadcasts to the inner-shareable
             # domain reaches the other cores' Unicorn instances (emu/smp.py).
-            self.hooks.add(UC_HOOK_INSN, self._on_sys, insn=UC_ARM64_INS_SYS)
+            # A native filter hands only IC and TLBI to Python (emu/cpu/native.py).
+            self._sys_handler = _SYS_HANDLER(self._on_sys)
+            address = ctypes.cast(self._sys_handler, ctypes.c_void_p).value
+            self._sys_hooks = []
+            for core in self.cores:
+                if native.available():
+                    flt = native.SysregFilter(address)
+                    hook = self.hooks.add_native(core.uc, UC_HOOK_INSN, native.sys_hook_address(),
+                                                 ctypes.addressof(flt), insn=UC_ARM64_INS_SYS, keep=flt)
+                else:
+                    hook = self.hooks.add_native(core.uc, UC_HOOK_INSN, address, None, insn=UC_ARM64_INS_SYS)
+                self._sys_hooks.append(hook)
 
         self._unmapped: tuple[str, int, int] | None = None
         self._protected: tuple[str, int, int] | None = None
@@ -479,12 +495,14 @@ class Machine:
         cpu.write_sysreg("VMPIDR_EL2", core.mpidr)
         core.powered, core.waiting = True, False
 
-    def _on_sys(self, uc, _reg, cp_reg, _ud) -> bool:
-        """A SYS instruction (DC, IC, TLBI, AT) on a machine with several cores. Instruction
-        cache invalidation to the point of unification and inner-shareable TLB invalidation
-        reach every core (the Arm ARM broadcasts them in the inner-shareable domain); the
-        instruction itself then runs natively on this core."""
+    def _on_sys(self, _uch, _reg, cp_ptr, _ud) -> int:
+        """A SYS instruction (IC or TLBI) on a machine with several cores. Instruction cache
+        invalidation to the point of unification and inner-shareable TLB invalidation reach
+        every core (the Arm ARM broadcasts them in the inner-shareable domain); the instruction
+        itself then runs natively on this core, the one that runs now."""
         try:
+            uc = self.core.uc
+            cp_reg = CpRegBuf.from_address(cp_ptr)
             crn, crm, op1 = cp_reg.crn, cp_reg.crm, cp_reg.op1
             if crn == 7 and crm in (1, 5) and op1 in (0, 3):          # IC IALLUIS, IALLU, IVAU
                 for core in self.cores:
@@ -496,7 +514,7 @@ class Machine:
                         core.uc.ctl(UC_CTL_TLB_FLUSH, UC_CTL_IO_WRITE)
         except BaseException as err:   # must not unwind through C
             self.loop.hook_error(err)
-        return False
+        return 0
 
     # -- running ----------------------------------------------------------------------------------
 

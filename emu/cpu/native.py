@@ -17,6 +17,9 @@ Keystone (no compiler needed) and Python is reached only when there is work:
   Python handler and lets every other system register execute natively. On a machine with
   several cores the MRS filter also passes MPIDR_EL1 (CRn == 0, op2 == 5): every Unicorn
   instance has one CPU, numbered 0, so core N's affinity must come from Python.
+- **Cache and TLB maintenance** (``UC_HOOK_INSN`` for SYS, with several cores): IC IALLUIS,
+  IC IALLU, IC IVAU and TLBI go to Python, which passes them on to the other cores; DC ZVA
+  (Linux clears every page with it) and the rest run natively.
 - **Counter reads** (the MRS filter): an MRS of CNTPCT_EL0 or CNTVCT_EL0 that is allowed at the
   current EL is served here, from :class:`CounterReads`, which Python keeps up to date: the
   count of the block hook (deterministic time) or the host's CLOCK_MONOTONIC through the C
@@ -217,6 +220,26 @@ _X86_64 = {
         xor eax, eax
         ret
     """,
+    # SYS hook (rdi=uc, esi=reg, rdx=cp_reg, rcx=SysregFilter) -> eax: only IC IALLUIS/IALLU/IVAU
+    # (CRn 7, CRm 1 or 5) and TLBI (CRn 8) go to Python; DC ZVA and the rest run natively.
+    "sys": """
+        mov eax, dword ptr [rdx]
+        cmp eax, 8
+        je sys_python
+        cmp eax, 7
+        jne sys_pass
+        mov eax, dword ptr [rdx + 4]
+        cmp eax, 1
+        je sys_python
+        cmp eax, 5
+        jne sys_pass
+    sys_python:
+        mov rax, qword ptr [rcx]
+        jmp rax
+    sys_pass:
+        xor eax, eax
+        ret
+    """,
 }
 
 _AARCH64 = {
@@ -357,6 +380,25 @@ _AARCH64 = {
         mov w0, #0
         ret
     """,
+    # SYS hook (x0=uc, w1=reg, x2=cp_reg, x3=SysregFilter) -> w0; as on x86-64.
+    "sys": """
+        ldr w4, [x2]
+        cmp w4, #8
+        b.eq sys_python
+        cmp w4, #7
+        b.ne sys_pass
+        ldr w4, [x2, #4]
+        cmp w4, #1
+        b.eq sys_python
+        cmp w4, #5
+        b.ne sys_pass
+    sys_python:
+        ldr x16, [x3]
+        br x16
+    sys_pass:
+        mov w0, #0
+        ret
+    """,
 }
 
 
@@ -406,6 +448,12 @@ def block_hook_address() -> int:
 
 def sysreg_hook_address() -> int:
     return _code()["sysreg"]
+
+
+def sys_hook_address() -> int:
+    """The SYS filter: IC to the point of unification and TLBI to Python (user data: a
+    :class:`SysregFilter`), everything else native."""
+    return _code()["sys"]
 
 
 def mrs_hook_address() -> int:

@@ -93,13 +93,11 @@ def test_a_trace_names_the_core_of_every_line_and_sees_every_core(built):
 def test_without_the_broadcast_the_coherence_probe_would_fail(built):
     """The probe does test the broadcast: with the SYS hook removed, core 1 keeps its stale
     translation and its stale code."""
-    from unicorn import UC_HOOK_INSN
-
     from emu.loader.elf import load_elf
     from emu.machine import Console, Machine
 
     m = Machine(console=Console(io.BytesIO(), echo=False), log=io.StringIO(), cores=2)
-    for hook in [h for h in m.hooks._hooks if h.kind == UC_HOOK_INSN and len(h.handles) == 2]:
+    for hook in m._sys_hooks:
         m.hooks.remove(hook)
     m.load(load_elf(str(built["smp_coherence"])))
     assert m.run(max_insns=10_000_000).exit_code == 0
