@@ -4,7 +4,7 @@ Installed with the package (entry point ``pytest11``), so ``pytest`` finds it. I
 
 - the ``machine`` fixture, a factory: ``m = machine("demo")`` builds (or finds) the image named
   ``demo`` and boots it; also ``machine(image=path)``, ``machine("hyp", tenants=["hello"])``,
-  with ``board=``, ``el=1|2``, ``time="deterministic"|"realtime"``; ``machine(kernel=Image,
+  with ``board=``, ``el=1|2``, ``time="deterministic"|"realtime"``, ``smp=N`` cores; ``machine(kernel=Image,
   initrd=..., append="console=ttyAMA0")`` boots an arm64 Linux Image as ``emu run --kernel``;
 - ``m.uart.expect(regex, timeout="10ms")``: run until the console prints a match, at most
   that much *virtual* time, and return the ``re.Match``;
@@ -165,23 +165,23 @@ class MachineFactory:
             build(project_root(), self._cache, names=[name])
         return p
 
-    def _machine(self, board: str, el: int, time: str):
+    def _machine(self, board: str, el: int, time: str, smp: int | None = None):
         from .machine import Console, Machine
 
         return Machine(board, console=Console(io.BytesIO(), echo=False), log=io.StringIO(),
-                       time_mode=time, start_el=el)
+                       time_mode=time, start_el=el, cores=smp)
 
     def __call__(self, name: str | None = None, *, image: str | Path | None = None,
                  tenants: list[str] | None = None, tenant_memory: int = 2 << 20,
                  board: str = "virt", el: int = 2, time: str = "deterministic",
                  kernel: str | Path | None = None, initrd: str | Path | None = None,
-                 append: str | None = None) -> TestMachine:
+                 append: str | None = None, smp: int | None = None) -> TestMachine:
         from .loader.elf import load_elf
 
         if kernel is not None:
             if name is not None or image is not None or tenants:
                 raise EmuError("machine(): kernel= goes without an image name, image= or tenants=")
-            return self._linux(Path(kernel), initrd, append, board, el, time)
+            return self._linux(Path(kernel), initrd, append, board, el, time, smp)
         if initrd is not None or append is not None:
             raise EmuError("machine(): initrd= and append= go with kernel=")
         if (name is None) == (image is None):
@@ -192,14 +192,14 @@ class MachineFactory:
             from .build.manifest import pack_system
 
             img = pack_system(img, [(t, load_elf(str(self.image_path(t))), tenant_memory, None) for t in tenants])
-        m = self._machine(board, el, time)
+        m = self._machine(board, el, time, smp)
         m.load(img)
         tm = TestMachine(m, name or path.stem)
         self.created.append(tm)
         return tm
 
     def _linux(self, kernel: Path, initrd: str | Path | None, append: str | None, board: str, el: int,
-               time: str) -> TestMachine:
+               time: str, smp: int | None = None) -> TestMachine:
         """An arm64 Linux Image with its initrd and command line, placed as ``emu run --kernel``
         (and ``qemu -kernel``) places them, the board's device tree after them."""
         from .board import load_board
@@ -208,6 +208,8 @@ class MachineFactory:
         from .loader.image import Image, Segment
 
         b = load_board(board)
+        if smp is not None:
+            b = b.with_cores(smp)
         ram = (b.ram.base, b.ram.size)
         rd = linux.read_file(str(initrd), "initrd") if initrd is not None else None
 
@@ -220,7 +222,7 @@ class MachineFactory:
         blob = tree(layout.initrd)
         layout.images.append(Image("dtb", layout.dtb_addr, [Segment(layout.dtb_addr, blob, len(blob), "r")]))
         linux.check_disjoint(layout.images)
-        m = self._machine(board, el, time)
+        m = self._machine(board, el, time, smp)
         for img in layout.images:
             m.load(img)
         m.boot_registers = layout.registers

@@ -94,3 +94,21 @@ def test_linux_answers_match_qemu(machine, debian, qemu):
     # Our core reports QEMU's cortex-a53 ID registers and the same counter frequency (62.5 MHz,
     # BogoMIPS 125.00), so /proc/cpuinfo is the same text.
     assert a["cat /proc/cpuinfo"] == b["cat /proc/cpuinfo"]
+
+
+def test_linux_brings_up_four_cores_with_psci(machine, debian):
+    """Debian's kernel on four cores: it starts the secondaries with PSCI CPU_ON, and
+    /proc/cpuinfo lists four Cortex-A53s with their MPIDRs' affinities as processor numbers."""
+    kernel, cpio, _ = debian
+    m = machine(kernel=kernel, initrd=cpio, append=APPEND, smp=4)
+    m.uart.expect(re.escape(MARKER), timeout="10s")
+    m.uart.expect(re.escape(PROMPT), timeout="1s")
+    m.uart.send("cat /proc/cpuinfo\n")
+    m.uart.expect(r"(?s)cat /proc/cpuinfo.*?" + re.escape(PROMPT), timeout="1s")
+    text = m.uart.text.replace("\r", "")
+    assert "smp: Brought up 1 node, 4 CPUs" in text
+    cpuinfo = text[text.rindex("cat /proc/cpuinfo"):]
+    assert re.findall(r"^processor\s*: (\d)$", cpuinfo, re.M) == ["0", "1", "2", "3"]
+    assert len(re.findall(r"^CPU part\s*: 0xd03$", cpuinfo, re.M)) == 4
+    m.uart.send("poweroff -f\n")
+    assert m.run(max_insns=400_000_000).exit_code == 0
