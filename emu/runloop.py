@@ -46,7 +46,9 @@ class RunLoop:
         instructions from here (emu/smp.py)."""
         if core is not self.m.core:
             self.m.core = core
-            self.follow_clock(core)
+            # Only the core that runs reads the counter natively: bring its view up to date.
+            self.m.clock.follow(lambda: core.icount.retired, core.icount.count_address, notify=False)
+            core.timer_regs.sync_clock_view()
         core.turn_end = core.icount.retired + self.m.quantum
 
     def focus(self, index: int) -> None:
@@ -93,9 +95,18 @@ class RunLoop:
     def _update_timers(self) -> None:
         """Bring every timer's outputs up to the counter: every core's generic timers and any
         device that keeps time."""
-        for core in self.m.cores:
-            core.timer.update()
-        for dev in self.m.timed_devices:
+        m = self.m
+        m.timer.update()
+        if len(m.cores) > 1:
+            # Another core's timers change only by its own writes, or when the counter reaches
+            # one of their deadlines; only the second can happen while it does not run.
+            now = m.clock.now()
+            for core in m.cores:
+                if core is not m.core:
+                    at = core.timer.next_deadline()
+                    if at is not None and at <= now:
+                        core.timer.update()
+        for dev in m.timed_devices:
             dev.update()
 
     def _next_deadline(self, cores: list[Core] | None = None) -> int | None:

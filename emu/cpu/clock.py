@@ -68,13 +68,17 @@ class VirtualClock:
         self._count_address = count_address
         self._changed()
 
-    def follow(self, source, count_address: int = 0) -> None:
+    def follow(self, source, count_address: int = 0, notify: bool = True) -> None:
         """Count from another instruction counter from now on (another core's turn), without a
-        jump: the counter reads the same just before and just after."""
+        jump: the counter reads the same just before and just after. ``notify=False`` leaves
+        the listeners alone: the caller updates the one native reader that matters."""
         if self.mode == "deterministic":
             now = self.now()
             self._offset = now - source() // INSNS_PER_TICK
-        self.attach_instruction_counter(source, count_address)
+        self._insn_source = source
+        self._count_address = count_address
+        if notify:
+            self._changed()
 
     def on_change(self, listener: Callable[[], None]) -> None:
         """Call ``listener()`` whenever :meth:`native_view` changes."""

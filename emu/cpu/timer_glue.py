@@ -78,7 +78,7 @@ class TimerRegisters:
                 cb, user = ctypes.cast(handler, ctypes.c_void_p).value, 0
             self._keep.append(handler)
             hooks.add_native(uc, UC_HOOK_INSN, cb, user, insn=insn)
-        timer.clock.on_change(self.sync_counter_reads)
+        timer.clock.on_change(self._clock_changed)
         timer.on_counter_controls_change(self.sync_counter_reads)
         self.sync_counter_reads()
 
@@ -88,6 +88,12 @@ class TimerRegisters:
         self.native_counter_reads = on and native.available()
         self.sync_counter_reads()
 
+    def _clock_changed(self) -> None:
+        if self.counter_reads.allowed:
+            self.sync_clock_view()      # what each EL may read is the controls', not the clock's
+        else:
+            self.sync_counter_reads()   # a view that could not be read natively may be now
+
     def sync_counter_reads(self) -> None:
         """Copy what a counter read depends on into the native hook's :class:`CounterReads`.
 
@@ -95,18 +101,27 @@ class TimerRegisters:
         lets through (with HCR_EL2.TGE either way: it only moves a trap's target); it is 0,
         and every read goes to Python, when the clock cannot be read natively."""
         c = self.counter_reads
-        view = self.timer.clock.native_view() if self.native_counter_reads else None
-        if view is None or not view[0] and not c.clock_gettime:
-            c.allowed = 0
+        if not self.sync_clock_view():
             return
-        c.source, c.offset, c.t0 = view
-        c.cntvoff = self.timer.cntvoff
         allowed = 0
         for el in range(4):
             for i, name in enumerate(("CNTPCT_EL0", "CNTVCT_EL0")):
                 if all(self.timer.access(name, el, True, tge, self.highest_el) is None for tge in (False, True)):
                     allowed |= 1 << (2 * el + i)
         c.allowed = allowed
+
+    def sync_clock_view(self) -> bool:
+        """Copy the clock's native view (which count, its offset) and CNTVOFF_EL2: enough when
+        only the clock changed (a skip, another core's turn). False, with every read sent to
+        Python, when the clock cannot be read natively."""
+        c = self.counter_reads
+        view = self.timer.clock.native_view() if self.native_counter_reads else None
+        if view is None or not view[0] and not c.clock_gettime:
+            c.allowed = 0
+            return False
+        c.source, c.offset, c.t0 = view
+        c.cntvoff = self.timer.cntvoff
+        return True
 
     @staticmethod
     def _name(cp_ptr: int) -> str | None:
