@@ -32,6 +32,8 @@ class Case:
     insns_per_iter: int     # for MIPS; 0 when the figure is a latency
     tenant: bool = False    # run as a tenant of the shipped hypervisor
     time_mode: str = "deterministic"
+    cores: int = 1          # --smp / -smp
+    quantum: int | None = None   # --quantum (ours only)
 
 
 CASES = [
@@ -43,6 +45,11 @@ CASES = [
     Case("hvc", "bench_hvc_loop", "HVC round trip, EL1 -> EL2 -> EL1 (us)", 0),
     Case("console", "bench_console_flood", "stage-2-trapped console write, per byte (us)", 0, tenant=True),
     Case("mmio", "bench_mmio_loop", "device register read, UARTFR (us)", 0),
+    # Four busy cores: the aggregate rate (16 instructions per iteration, four on each core),
+    # to set beside the one-core compute figure; and with turns of 1,000 instructions instead
+    # of 10,000, whose difference is the cost of switching cores.
+    Case("smp", "bench_compute_smp", "aggregate guest MIPS, 4 cores busy (ALU loop on each)", 16, cores=4),
+    Case("smp-q1000", "bench_compute_smp", "the same with --quantum 1000", 16, cores=4, quantum=1000),
 ]
 
 
@@ -73,10 +80,10 @@ def _system(case: Case, images: dict[str, Image], n: int) -> Image:
     return img
 
 
-def time_ours(image: Image, time_mode: str = "deterministic") -> float:
+def time_ours(image: Image, time_mode: str = "deterministic", cores: int = 1, quantum: int | None = None) -> float:
     from .machine import Console, Machine
 
-    m = Machine(console=Console(io.BytesIO(), echo=False), time_mode=time_mode)
+    m = Machine(console=Console(io.BytesIO(), echo=False), time_mode=time_mode, cores=cores, quantum=quantum)
     m.load(image)
     t0 = time.perf_counter()
     r = m.run()
@@ -86,13 +93,13 @@ def time_ours(image: Image, time_mode: str = "deterministic") -> float:
     return dt
 
 
-def time_qemu(image: Image, tmp: Path) -> float:
+def time_qemu(image: Image, tmp: Path, cores: int = 1) -> float:
     from .build.elf import write_elf
     from .reference import run_qemu
 
     path = tmp / f"{image.name}.elf"
     write_elf(image, path)
-    run = run_qemu(path, timeout=300)
+    run = run_qemu(path, timeout=300, extra=["-smp", str(cores)] if cores > 1 else None)
     if run.exit_code != 0:
         raise EmuError(f"benchmark image {image.name} failed on QEMU: exit {run.exit_code}")
     return run.seconds
@@ -236,7 +243,8 @@ def main(argv: list[str] | None = None) -> int:
     # Iterations per emulator, sized so that the N-iteration difference dwarfs start-up noise.
     iters = {"compute": (100_000_000, 400_000_000), "compute-rt": (100_000_000, 400_000_000),
              "counter": (20_000_000, 100_000_000), "counter-rt": (20_000_000, 100_000_000), "hvc": (200_000, 4_000_000),
-             "console": (100_000, 1_000_000), "mmio": (200_000, 10_000_000)}
+             "console": (100_000, 1_000_000), "mmio": (200_000, 10_000_000),
+             "smp": (25_000_000, 100_000_000), "smp-q1000": (25_000_000, 100_000_000)}
     wanted = {c.strip() for c in args.cases.split(",")}
     rows = []
     with tempfile.TemporaryDirectory() as td:
@@ -244,8 +252,10 @@ def main(argv: list[str] | None = None) -> int:
             if case.name not in wanted:
                 continue
             n_ours, n_qemu = (max(1, int(n * args.scale)) for n in iters[case.name])
-            ours = per_iteration(lambda im: time_ours(im, case.time_mode), case, images, n_ours, args.repeat)
-            ref = per_iteration(lambda im: time_qemu(im, Path(td)), case, images, n_qemu, args.repeat) if have_qemu else None
+            ours = per_iteration(lambda im: time_ours(im, case.time_mode, case.cores, case.quantum), case, images,
+                                 n_ours, args.repeat)
+            ref = per_iteration(lambda im: time_qemu(im, Path(td), case.cores), case, images, n_qemu,
+                                args.repeat) if have_qemu else None
             rows.append((case, ours, ref))
             _print_row(case, ours, ref)
     if "uboot" in wanted:
