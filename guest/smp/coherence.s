@@ -13,11 +13,8 @@
 //
 // Core 1 writes what it saw into memory; core 0 prints it once core 1 is done.
 
-.include "board.inc"
-.include "smccc.inc"
+.include "smp.inc"
 
-.equ PSCI_CPU_ON_64,        0xc4000003
-.equ STACK_TOP,             0x40300000
 .equ TABLES,                0x40380000      // level 1, then level 2 at +0x1000
 .equ WINDOW_VA,             0x80000000
 .equ BLOCK_A,               0x40400000      // what the window shows first
@@ -181,48 +178,7 @@ wait_go_loop:
     b.ne    wait_go_loop
     ret
 
-// Print the string at x1, then "0x" and x0 in 16 hex digits, then a newline.
-print_named:
-    mov     x7, x30
-    mov     x6, x0
-    bl      puts
-    mov     w0, #'0'
-    bl      putc
-    mov     w0, #'x'
-    bl      putc
-    mov     x5, #60
-hex_loop:
-    lsr     x0, x6, x5
-    and     x0, x0, #0xf
-    cmp     x0, #10
-    add     x4, x0, #'0'
-    add     x0, x0, #('a' - 10)
-    csel    x0, x4, x0, lo
-    bl      putc
-    subs    x5, x5, #4
-    b.pl    hex_loop
-    mov     w0, #10
-    bl      putc
-    ret     x7
-
-puts:
-    mov     x3, x30
-puts_loop:
-    ldrb    w0, [x1], #1
-    cbz     w0, puts_done
-    bl      putc
-    b       puts_loop
-puts_done:
-    ret     x3
-
-putc:
-    ldr     x9, =UART0_BASE
-putc_wait:
-    ldr     w2, [x9, #UARTFR]
-    tst     w2, #UARTFR_TXFF
-    b.ne    putc_wait
-    str     w0, [x9, #UARTDR]
-    ret
+.include "smp_lib.inc"
 
     .balign 64
 patched:

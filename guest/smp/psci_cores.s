@@ -9,14 +9,10 @@
 // then turn themselves off with CPU_OFF. Core 0 waits until AFFINITY_INFO says each is off and
 // prints the total.
 
-.include "board.inc"
-.include "smccc.inc"
+.include "smp.inc"
 
-.equ PSCI_CPU_ON_64,        0xc4000003
-.equ PSCI_AFFINITY_INFO_64, 0xc4000004
 .equ CORES,                 4
 .equ COUNT_PER_CORE,        20000
-.equ STACK_TOP,             0x40300000      // core N's stack ends at STACK_TOP - N * 0x1000
 
 _start:
     ldr     x0, =STACK_TOP
@@ -167,58 +163,7 @@ count_loop:
     b.ne    count_loop
     ret
 
-// Add 1 to the word at x0 with LDAXR/STLXR. Clobbers x1, x2.
-atomic_inc:
-    ldaxr   w1, [x0]
-    add     w1, w1, #1
-    stlxr   w2, w1, [x0]
-    cbnz    w2, atomic_inc
-    ret
-
-// Print the string at x1, then "0x" and x0 in 16 hex digits, then a newline.
-print_named:
-    mov     x7, x30
-    mov     x6, x0
-    bl      puts
-    mov     w0, #'0'
-    bl      putc
-    mov     w0, #'x'
-    bl      putc
-    mov     x5, #60
-hex_loop:
-    lsr     x0, x6, x5
-    and     x0, x0, #0xf
-    cmp     x0, #10
-    add     x4, x0, #'0'
-    add     x0, x0, #('a' - 10)
-    csel    x0, x4, x0, lo
-    bl      putc
-    subs    x5, x5, #4
-    b.pl    hex_loop
-    mov     w0, #10
-    bl      putc
-    ret     x7
-
-// Print the NUL-terminated string at x1. Clobbers x0-x3 and x1.
-puts:
-    mov     x3, x30
-puts_loop:
-    ldrb    w0, [x1], #1
-    cbz     w0, puts_done
-    bl      putc
-    b       puts_loop
-puts_done:
-    ret     x3
-
-// Print the byte in w0. Clobbers x2, x9.
-putc:
-    ldr     x9, =UART0_BASE
-putc_wait:
-    ldr     w2, [x9, #UARTFR]
-    tst     w2, #UARTFR_TXFF
-    b.ne    putc_wait
-    str     w0, [x9, #UARTDR]
-    ret
+.include "smp_lib.inc"
 
 msg_header:         .asciz "psci_cores: CPU_ON three secondaries, count with LDXR/STXR, CPU_OFF\n"
 msg_mpidr0:         .asciz "core 0 MPIDR_EL1="

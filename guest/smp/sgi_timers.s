@@ -14,13 +14,9 @@
 //
 // Only core 0 prints, once everything is logged, so the transcript does not depend on timing.
 
-.include "board.inc"
-.include "smccc.inc"
+.include "smp.inc"
 
-.equ PSCI_CPU_ON_64,        0xc4000003
-.equ PSCI_AFFINITY_INFO_64, 0xc4000004
 .equ CORES,                 4
-.equ STACK_TOP,             0x40300000      // core N's stack ends at STACK_TOP - N * 0x1000
 .equ GICD_CTLR,             0x000
 .equ GICD_ISENABLER0,       0x100
 .equ GICD_SGIR,             0xf00
@@ -268,14 +264,6 @@ wait_logged_loop:
     b.lo    wait_logged_loop
     ret     x4
 
-// Add 1 to the word at x0. Clobbers x1, x2.
-atomic_inc:
-    ldaxr   w1, [x0]
-    add     w1, w1, #1
-    stlxr   w2, w1, [x0]
-    cbnz    w2, atomic_inc
-    ret
-
 // IRQ at EL2: acknowledge, log the IAR in this core's slots, stop the timer if it was the
 // timer, end the interrupt.
 irq_handler:
@@ -339,26 +327,7 @@ print_dec_units:
     bl      putc
     ret     x10
 
-// Print the NUL-terminated string at x1. Clobbers x0-x3, x9.
-puts:
-    mov     x3, x30
-puts_loop:
-    ldrb    w0, [x1], #1
-    cbz     w0, puts_done
-    bl      putc
-    b       puts_loop
-puts_done:
-    ret     x3
-
-// Print the byte in w0. Clobbers x2, x9.
-putc:
-    ldr     x9, =UART0_BASE
-putc_wait:
-    ldr     w2, [x9, #UARTFR]
-    tst     w2, #UARTFR_TXFF
-    b.ne    putc_wait
-    str     w0, [x9, #UARTDR]
-    ret
+.include "smp_lib.inc"
 
     .balign 0x800
 vectors:
