@@ -31,6 +31,7 @@ monitor tenant          which tenant's stage 2 is installed (and where the CPU i
 monitor gic             pending, active and list registers of the GIC model, if any
 monitor phys on|off     make memory reads and writes use physical addresses
 monitor help            this text
+With several cores each command answers for the core of the thread GDB selected (thread N).
 """
 
 

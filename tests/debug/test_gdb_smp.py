@@ -48,3 +48,13 @@ def test_four_cores_are_four_threads_and_a_secondary_stops_as_its_own(smp):
     # Core 0 started cores 2 and 3 in the same turn; they have not run yet.
     assert c.command("Hg3") == b"OK" and _pc(c) == secondary
     assert c.command("Hg4") == b"OK" and struct.unpack("<Q", bytes.fromhex(c.command("p0").decode()))[0] == 0x103
+
+
+def test_monitor_commands_answer_for_the_selected_thread(smp):
+    m, image, c = smp
+    assert c.command(f"Z0,{image.symbols['secondary']:x},4") == b"OK"
+    c.command("c")                                       # core 1 at its first instruction
+    c.command("Hg2")
+    assert c.monitor("tenant") == f"CPU at EL2 (hypervisor), PC {image.symbols['secondary']:#x}; this image has no tenants\n"
+    c.command("Hg1")
+    assert f"PC {image.symbols['secondary']:#x}" not in c.monitor("tenant")
