@@ -17,7 +17,6 @@ import struct
 from typing import TYPE_CHECKING
 
 from unicorn import UC_HOOK_CODE
-from unicorn.arm64_const import UC_ARM64_REG_PC
 
 from ..cpu.core import ExceptionEntry
 from ..cpu.esr import ec_name, ec_of
@@ -33,14 +32,19 @@ PID = 1
 class Timeline:
     def __init__(self, machine: "Machine"):
         self.m = machine
-        self.events: list[dict] = [
-            {"ph": "M", "pid": PID, "name": "process_name", "args": {"name": "emu"}},
-            {"ph": "M", "pid": PID, "tid": 0, "name": "thread_name", "args": {"name": "cpu0: EL / tenant"}},
-            {"ph": "M", "pid": PID, "tid": 1, "name": "thread_name", "args": {"name": "cpu0: traps to EL2"}},
-        ]
-        self._span: tuple[str, float] | None = None    # (name, start us) on track 0
-        self._trap: tuple[str, float, dict] | None = None
-        machine.cpu.observers.append(self.on_exception)
+        self.events: list[dict] = [{"ph": "M", "pid": PID, "name": "process_name", "args": {"name": "emu"}}]
+        for core in machine.cores:
+            n = core.index
+            self.events += [
+                {"ph": "M", "pid": PID, "tid": 2 * n, "name": "thread_name", "args": {"name": f"cpu{n}: EL / tenant"}},
+                {"ph": "M", "pid": PID, "tid": 2 * n + 1, "name": "thread_name",
+                 "args": {"name": f"cpu{n}: traps to EL2"}},
+            ]
+        # Per core (by index): the span open on its first track (name, start us) and the trap
+        # open on its second.
+        self._span: dict[int, tuple[str, float]] = {}
+        self._trap: dict[int, tuple[str, float, dict]] = {}
+        machine.add_observer(self.on_exception)
         self._hooks = []
         self._hooked: set[int] = set()
 
@@ -61,13 +65,14 @@ class Timeline:
     def _now(self) -> float:
         return round(virtual_ns(self.m) / 1000.0, 3)
 
-    def _open(self, name: str) -> None:
+    def _open(self, name: str, core: int | None = None) -> None:
+        core = self.m.core.index if core is None else core
         now = self._now()
-        if self._span is not None:
-            start = self._span[1]
-            self.events.append({"ph": "X", "pid": PID, "tid": 0, "name": self._span[0], "ts": start,
-                                "dur": round(max(0.0, now - start), 3), "cat": "el"})
-        self._span = (name, now)
+        span = self._span.get(core)
+        if span is not None:
+            self.events.append({"ph": "X", "pid": PID, "tid": 2 * core, "name": span[0], "ts": span[1],
+                                "dur": round(max(0.0, now - span[1]), 3), "cat": "el"})
+        self._span[core] = (name, now)
 
     def _context(self, el: int) -> str:
         if el == 2:
@@ -76,33 +81,37 @@ class Timeline:
         return f"EL{el} {name}" if name else f"EL{el}"
 
     def on_exception(self, e: ExceptionEntry) -> None:
+        core = self.m.core.index
         now = self._now()
         if e.kind in ("irq", "fiq"):
-            self.events.append({"ph": "i", "pid": PID, "tid": 0, "s": "t", "ts": now, "cat": "irq",
+            self.events.append({"ph": "i", "pid": PID, "tid": 2 * core, "s": "t", "ts": now, "cat": "irq",
                                 "name": f"{e.kind.upper()} EL{e.from_el}->EL{e.to_el}", "args": {"elr": hex(e.elr)}})
-        if self._span is None:
-            self._span = (self._context(e.from_el), 0.0)
+        if core not in self._span:
+            self._span[core] = (self._context(e.from_el), 0.0)
         if e.to_el != e.from_el:
             name = ec_name(ec_of(e.esr)) if e.kind == "sync" else e.kind.upper()
-            self._trap = (name, now, {"esr": hex(e.esr), "elr": hex(e.elr), "from": self._span[0]})
+            self._trap[core] = (name, now, {"esr": hex(e.esr), "elr": hex(e.elr), "from": self._span[core][0]})
             self._open(self._context(e.to_el))
 
     def _on_eret(self, uc, addr: int, size: int, _ud) -> None:
-        spsr = self.m.cpu.read_sysreg("SPSR_EL2") if self.m.cpu.el == 2 else self.m.cpu.read_sysreg("SPSR_EL1")
+        cpu, core = self.m.cpu, self.m.core.index
+        spsr = cpu.read_sysreg("SPSR_EL2") if cpu.el == 2 else cpu.read_sysreg("SPSR_EL1")
         target = (spsr >> 2) & 3
         now = self._now()
-        if self._trap is not None and self.m.cpu.el == 2:
-            name, start, args = self._trap
-            self.events.append({"ph": "X", "pid": PID, "tid": 1, "name": name, "ts": start,
+        trap = self._trap.get(core)
+        if trap is not None and cpu.el == 2:
+            name, start, args = trap
+            self.events.append({"ph": "X", "pid": PID, "tid": 2 * core + 1, "name": name, "ts": start,
                                 "dur": round(max(0.0, now - start), 3), "cat": "trap", "args": args})
-            self._trap = None
-        if self._span is None:
-            self._span = (self._context(self.m.cpu.el), 0.0)
+            del self._trap[core]
+        if core not in self._span:
+            self._span[core] = (self._context(cpu.el), 0.0)
         self._open(self._context(target))
 
     def finish(self) -> dict:
-        self._open("end")
-        self._span = None
+        for core in list(self._span):
+            self._open("end", core)
+        self._span.clear()
         return {"traceEvents": self.events, "displayTimeUnit": "ns",
                 "otherData": {"clock": self.m.clock.mode, "unit": "virtual microseconds"}}
 

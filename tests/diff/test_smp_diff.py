@@ -103,3 +103,19 @@ def test_without_the_broadcast_the_coherence_probe_would_fail(built):
     assert m.run(max_insns=10_000_000).exit_code == 0
     assert "after core 0 remapped it: 0x000000000000aaaa" in m.console.text
     assert "after core 0 patched it: 0x0000000000000001" in m.console.text
+
+
+def test_the_timeline_has_two_tracks_per_core_and_each_core_s_interrupts_on_its_own(built, tmp_path):
+    import json
+    import subprocess
+    import sys
+
+    out = tmp_path / "t.json"
+    p = subprocess.run([sys.executable, "-m", "emu", "run", "--smp", "4", "--timeline", str(out),
+                        str(built["smp_sgi_timers"])], capture_output=True, text=True)
+    assert p.returncode == 0, p.stderr
+    events = json.loads(out.read_text())["traceEvents"]
+    names = {e["tid"]: e["args"]["name"] for e in events if e.get("name") == "thread_name"}
+    assert names == {2 * n + k: f"cpu{n}: {'EL / tenant' if k == 0 else 'traps to EL2'}" for n in range(4) for k in (0, 1)}
+    irq_tracks = sorted(e["tid"] for e in events if e.get("cat") == "irq")
+    assert irq_tracks == sorted([0, 0] + [2, 4, 6] * 3)   # as the trace counts them
