@@ -725,9 +725,6 @@ def _boot(args) -> int:
 
 def _snapshot_when(m, args, trigger: str, path: str) -> None:
     """Arrange the first part of a run to stop at the trigger; _run saves and goes on."""
-    if len(m.cores) > 1:
-        raise EmuError(f"--snapshot-at: snapshots of a machine with several cores are not supported yet "
-                       f"(--smp {len(m.cores)})")
     out = args.outputs.add(Output(path, "--snapshot-at", whole=True))
     try:
         n = int(trigger, 0)

@@ -45,9 +45,9 @@ class RunLoop:
         """Give ``core`` its turn: it becomes the current core and the clock counts its
         instructions from here (emu/smp.py)."""
         if core is not self.m.core:
-            self.m.core = core
             # Only the core that runs reads the counter natively: bring its view up to date.
             self.m.clock.follow(lambda: core.icount.retired, core.icount.count_address, notify=False)
+            self.m.core = core
             core.timer_regs.sync_clock_view()
         core.turn_end = core.icount.retired + self.m.quantum
 

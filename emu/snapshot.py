@@ -109,12 +109,25 @@ def _header(m: "Machine") -> dict:
         "gic": m.gic.state() if m.gic is not None else None,
         "timer": m.timer.state(),
         "time": {"mode": m.clock.mode, "counter": m.clock.now(),
-                 "retired": m.icount.retired if m.icount is not None else None},
+                 # One core: the count the clock follows. Several: each core's, under "smp".
+                 "retired": m.icount.retired if len(m.cores) == 1 else None},
         "cpu_lines": dict(m.cpu.lines),
         "entry": m.entry,
         "symbols": m.symbols_dict(),
         "tenants": [dataclasses.asdict(t) if dataclasses.is_dataclass(t) else t for t in m.tenants],
-    }
+    } | ({"smp": _smp_state(m)} if len(m.cores) > 1 else {})
+
+
+def _core_state(core) -> dict:
+    return {"cpu": core.cpu.state(), "timer": core.timer.state(), "lines": dict(core.cpu.lines),
+            "retired": core.icount.retired, "powered": core.powered, "waiting": core.waiting,
+            "turn_end": core.turn_end}
+
+
+def _smp_state(m: "Machine") -> dict:
+    """Every core of a machine with several: the top-level cpu, timer and lines are the
+    current core's (the one the clock counts), as on a machine with one."""
+    return {"current": m.core.index, "cores": [_core_state(c) for c in m.cores]}
 
 
 def _write(m: "Machine", f: BinaryIO) -> None:
@@ -146,9 +159,6 @@ def save(m: "Machine", dest: str | os.PathLike | BinaryIO) -> None:
     """Write ``m``'s state to ``dest``, a path or a binary stream. Call between runs (run()
     returned, e.g. paused). A path is written whole or not at all: into a new file beside it
     that then replaces it, so a failed save leaves an earlier snapshot there intact."""
-    if len(m.cores) > 1:
-        raise SnapshotError(f"{getattr(dest, 'name', dest)}: snapshots of a machine with several cores "
-                            f"are not supported yet ({len(m.cores)} cores)")
     if hasattr(dest, "write"):
         _write(m, dest)
         return
@@ -322,12 +332,14 @@ class Header:
     symbols: dict[str, int]
     tenants: list
 
+    smp: dict | None = None
+
     KEYS = ("version", "board", "ram", "cpu", "devices", "gic", "timer", "time", "cpu_lines",
-             "entry", "symbols", "tenants")
+            "entry", "symbols", "tenants")
 
     @classmethod
     def from_json(cls, h: object, m: "Machine") -> "Header":
-        _obj(h, "header", cls.KEYS)
+        _obj(h, "header", cls.KEYS + (("smp",) if len(m.cores) > 1 else ()))
         ram = {"base": m.board.ram.base, "size": m.board.ram.size}
         if h["board"] != m.board.name or h["ram"] != ram:
             raise _Invalid("board", f"taken on board {_show(h['board'])} with RAM {_show(h['ram'])}, "
@@ -357,11 +369,39 @@ class Header:
         tenants = h["tenants"]
         if type(tenants) is not list or len(tenants) > MAX_TENANTS:
             raise _Invalid("tenants", f"expected a list of at most {MAX_TENANTS} tenants, found {_kind(tenants)}")
+        smp = _smp(h["smp"], m) if len(m.cores) > 1 else None
         return cls(cpu=cpus[0], devices=h["devices"], gic=h["gic"], timer=h["timer"],
-                   time=TimeState.from_json(h["time"]), lines=lines,
+                   time=TimeState.from_json(h["time"]), lines=lines, smp=smp,
                    entry=None if h["entry"] is None else _uint(h["entry"], "entry"),
                    symbols=_symbols(h["symbols"], "symbols"),
                    tenants=[_tenant(t, f"tenants[{i}]") for i, t in enumerate(tenants)])
+
+
+def _smp(v: object, m: "Machine") -> dict:
+    _obj(v, "smp", ("current", "cores"))
+    n = len(m.cores)
+    _uint(v["current"], "smp.current", limit=n)
+    cores = v["cores"]
+    if type(cores) is not list or len(cores) != n:
+        raise _Invalid("smp.cores", f"expected a list of {n} cores, found {_kind(cores)}"
+                       + (f" of {len(cores)}" if type(cores) is list else ""))
+    for i, (c, own) in enumerate(zip(cores, m.cores)):
+        where = f"smp.cores[{i}]"
+        _obj(c, where, ("cpu", "timer", "lines", "retired", "powered", "waiting", "turn_end"))
+        _like(c["cpu"], own.cpu.state(), f"{where}.cpu", {"q": 128})
+        _like(c["timer"], own.timer.state(), f"{where}.timer")
+        _obj(c["lines"], f"{where}.lines", Cpu.LINES)
+        for name in Cpu.LINES:
+            if type(c["lines"][name]) is not bool:
+                raise _Invalid(f"{where}.lines.{name}", f"expected true/false, found {_kind(c['lines'][name])}")
+        _uint(c["retired"], f"{where}.retired", limit=MAX_COUNT)
+        _uint(c["turn_end"], f"{where}.turn_end", limit=MAX_COUNT + (1 << 40))
+        for key in ("powered", "waiting"):
+            if type(c[key]) is not bool:
+                raise _Invalid(f"{where}.{key}", f"expected true/false, found {_kind(c[key])}")
+    if not cores[0]["powered"] and not any(c["powered"] for c in cores):
+        raise _Invalid("smp.cores", "no core is on")
+    return v
 
 
 # -- restoring ------------------------------------------------------------------------------
@@ -465,14 +505,26 @@ def _inflate(addr: int, z: memoryview, want: int) -> bytes:
     return data
 
 
+def _restore_cores(m: "Machine", h: Header) -> None:
+    """Every core's registers, timers, lines, count and power, then the clock on the current
+    core's count at the saved counter value (the top level already loaded core 0 as current)."""
+    for core, c in zip(m.cores, h.smp["cores"]):
+        core.cpu.from_state(c["cpu"])
+        core.timer.from_state(c["timer"])
+        core.icount.set_retired(c["retired"])
+        for name in Cpu.LINES:
+            core.cpu.set_line(name, c["lines"][name])
+        core.powered, core.waiting, core.turn_end = c["powered"], c["waiting"], c["turn_end"]
+        m.psci.on[core.index] = c["powered"]
+    current = m.core = m.cores[h.smp["current"]]
+    m.clock.restore_counter(h.time.counter, lambda: current.icount.retired, current.icount.count_address)
+
+
 def restore(m: "Machine", path: str) -> None:
     """Load a snapshot into a freshly built machine of the same board and RAM size.
 
     Everything is checked before it is used (see the module docstring); on an error the
     machine's RAM may hold part of the snapshot, so discard the machine."""
-    if len(m.cores) > 1:
-        raise SnapshotError(f"{path}: snapshots of a machine with several cores are not supported yet "
-                            f"({len(m.cores)} cores)")
     ram_base, ram_size = m.board.ram.base, m.board.ram.size
     data = _read_file(path, max_file_size(ram_size))
     raw, body, count = _parse(path, data)
@@ -496,6 +548,8 @@ def restore(m: "Machine", path: str) -> None:
         m.timer.from_state(h.timer)
         for name in Cpu.LINES:
             m.cpu.set_line(name, h.lines[name])
+        if h.smp is not None:
+            _restore_cores(m, h)
         m.entry = h.entry
         m.restore_symbols(h.symbols, [dataclasses.asdict(t) for t in h.tenants])
         m._started = True

@@ -80,6 +80,18 @@ class VirtualClock:
         if notify:
             self._changed()
 
+    def restore_counter(self, value: int, source, count_address: int = 0) -> None:
+        """Count from ``source`` with the counter reading ``value`` now (restoring a snapshot of
+        several cores, whose counts need not add up to the counter)."""
+        self._insn_source = source
+        self._count_address = count_address
+        if self.mode == "deterministic":
+            self._offset = value - source() // INSNS_PER_TICK
+        else:
+            self._offset = 0
+            self._offset = value - self.now()
+        self._changed()
+
     def on_change(self, listener: Callable[[], None]) -> None:
         """Call ``listener()`` whenever :meth:`native_view` changes."""
         self._listeners.append(listener)

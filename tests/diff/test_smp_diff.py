@@ -53,15 +53,42 @@ def test_the_count_survives_any_quantum_and_each_quantum_repeats_itself(built, q
     assert m1.clock.now() == m2.clock.now()
 
 
-def test_snapshot_of_several_cores_is_one_clear_line(built, tmp_path):
-    import subprocess
-    import sys
+@pytest.mark.parametrize("at", [150_000, 400_000])
+def test_a_snapshot_of_four_cores_resumes_to_the_same_run(built, tmp_path, at):
+    """Paused with every core somewhere (at 150,000 instructions some are not started yet),
+    saved, restored into a new machine and run to the end: the same transcript and the same
+    per-core counts as the run that was never interrupted."""
+    from emu.loader.elf import load_elf
+    from emu.machine import Console, Machine
+    from emu.snapshot import restore, save
 
-    p = subprocess.run([sys.executable, "-m", "emu", "run", "--smp", "2", "--snapshot-at", "1000",
-                        str(tmp_path / "s.snap"), str(built["smp_psci_cores"])], capture_output=True, text=True)
-    assert p.returncode == 2
-    assert p.stderr.strip().splitlines()[-1] == ("emu: --snapshot-at: snapshots of a machine with several cores "
-                                                 "are not supported yet (--smp 2)")
+    path = built["smp_psci_cores"]
+    whole, r = boot_smp(path)
+    m, r1 = boot_smp(path, max_insns=at)
+    assert r1.stop.name == "INSN_LIMIT"
+    save(m, tmp_path / "s.snap")
+    m2 = Machine(console=Console(io.BytesIO(), echo=False), log=io.StringIO(), cores=4)
+    m2.load(load_elf(str(path)))
+    restore(m2, str(tmp_path / "s.snap"))
+    r2 = m2.run(max_insns=50_000_000)
+    assert r2.exit_code == r.exit_code == 0
+    assert m.console.transcript + m2.console.transcript == whole.console.transcript
+    assert [c.icount.retired for c in m2.cores] == [c.icount.retired for c in whole.cores]
+    assert m2.clock.now() == whole.clock.now()
+
+
+def test_a_snapshot_of_four_cores_does_not_restore_into_one_core(built, tmp_path):
+    from emu.loader.elf import load_elf
+    from emu.machine import Console, Machine
+    from emu.snapshot import SnapshotError, restore, save
+
+    m, _ = boot_smp(built["smp_psci_cores"], max_insns=100_000)
+    save(m, tmp_path / "s.snap")
+    one = Machine(console=Console(io.BytesIO(), echo=False), log=io.StringIO())
+    one.load(load_elf(str(built["smp_psci_cores"])))
+    with pytest.raises(SnapshotError) as err:
+        restore(one, str(tmp_path / "s.snap"))
+    assert "unexpected smp" in str(err.value)
 
 
 @pytest.mark.parametrize("value", ["0", "5", "two", "-1"])
