@@ -63,8 +63,10 @@ class GuestView:
         return bytes(out)
 
     def write_phys(self, addr: int, data: bytes) -> None:
-        """Bytes into RAM or ROM from outside the guest (a loader, a debugger): flash arrays
-        are written as they are, not through the flash command set."""
+        """Bytes into RAM or ROM from outside the guest (a loader, a debugger, a device's DMA):
+        flash arrays are written as they are, not through the flash command set. Every core's
+        translated code is dropped: Unicorn notices only its own CPU's stores, and it can drop
+        code by virtual address only, which says nothing once a guest's MMU is on."""
         if not self.is_memory(addr, len(data)):
             raise EmuError(f"physical address {addr:#x} ({len(data)} bytes) is not memory")
         pos = 0
@@ -74,6 +76,8 @@ class GuestView:
             else:
                 self.m.uc.mem_write(pa, bytes(data[pos:pos + n]))
             pos += n
+        if data:
+            self.m.hooks.flush_translations()
 
     def _pieces(self, addr: int, size: int):
         """(pa, length, ROM bank or None) covering [addr, addr + size), split at bank edges."""

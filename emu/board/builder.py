@@ -86,7 +86,7 @@ class _PhysicalMemoryPort:
                        if r.base <= addr and addr + len(data) <= r.end and "w" in r.access), None)
         if region is None:
             raise EmuError(f"physical address {addr:#x} ({len(data)} bytes) is not writable memory")
-        m.uc.mem_write(addr, bytes(data))
+        m.write_phys(addr, bytes(data))   # drops any core's code translated from these bytes
 
 
 def _make_fw_cfg(spec, irq: IrqLine, machine: "Machine"):

@@ -146,3 +146,45 @@ def test_the_timeline_has_two_tracks_per_core_and_each_core_s_interrupts_on_its_
     assert names == {2 * n + k: f"cpu{n}: {'EL / tenant' if k == 0 else 'traps to EL2'}" for n in range(4) for k in (0, 1)}
     irq_tracks = sorted(e["tid"] for e in events if e.get("cat") == "irq")
     assert irq_tracks == sorted([0, 0] + [2, 4, 6] * 3)   # as the trace counts them
+
+
+def test_a_write_from_outside_the_cpus_reaches_code_another_core_translated(asm_image):
+    """Core 1 calls a function over and over; the machine's own write path (loaders, DMA,
+    the debugger) patches it while core 0 is the current core: core 1 runs the new code."""
+    import struct
+
+    from emu.machine import Console, Machine
+
+    img = asm_image("""
+    .include "smccc.inc"
+_start:
+    ldr     x0, =0xc4000003
+    mov     x1, #1
+    adr     x2, core1
+    mov     x3, #0
+    smc     #0
+spin0:
+    b       spin0
+core1:
+    adr     x20, result
+again:
+    bl      patched
+    str     x0, [x20]
+    b       again
+    .balign 64
+patched:
+    movz    x0, #1
+    ret
+    .balign 8
+result:
+    .quad   0
+""")
+    m = Machine(console=Console(io.BytesIO(), echo=False), log=io.StringIO(), cores=2)
+    m.load(img)
+    result, patched = img.symbols["result"], img.symbols["patched"]
+    assert m.run(max_insns=200_000, pause_at_limit=True).paused
+    assert struct.unpack("<Q", m.read_phys(result, 8))[0] == 1
+    with m.viewing(0):
+        m.write_phys(patched, struct.pack("<I", 0xD2800040))   # movz x0, #2
+    m.run(max_insns=200_000, pause_at_limit=True)
+    assert struct.unpack("<Q", m.read_phys(result, 8))[0] == 2
