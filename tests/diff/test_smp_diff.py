@@ -35,7 +35,7 @@ def test_smp_probe_matches_qemu(qemu, built, probe):
 
 
 def test_smp_probe_set_covers_psci_exclusives_sgis_and_timers():
-    assert {"psci_cores", "sgi_timers", "coherence"} <= set(SMP_PROBES)
+    assert {"psci_cores", "sgi_timers", "coherence", "wfe_spinlock"} <= set(SMP_PROBES)
 
 
 @pytest.mark.parametrize("quantum", [97, 10_000])
