@@ -201,12 +201,15 @@ class RunLoop:
         self.m._run_thread = threading.get_ident()
         self.m._budget_end = self.m.retired + max_insns if max_insns else None
         try:
+            # Timer outputs follow the counter: brought up to date here, after every step and
+            # after every skip of time (nothing else moves the counter).
+            self._update_timers()
             while self.m._result is None:
                 if self.m._pause_request is not None:
                     self.m._result = RunResult(None, self.m._pause_request)
                     break
-                self._update_timers()
                 if not self._schedule():
+                    self._update_timers()
                     continue  # time moved on to the next deadline: look again
                 if self.m._result is not None:
                     break
@@ -253,61 +256,64 @@ class RunLoop:
 
     def _step(self, max_insns: int | None, pause_at_limit: bool) -> None:
         """Run the current core until something stops it (one emu_start), then deal with why."""
-        uc = self.m.uc
-        if self.m.cpu.interrupt_pending:
-            self.m.cpu.deliver_interrupts()
-        pc = self.m.cpu.pc
+        m = self.m
+        core = m.core
+        uc, cpu, icount = core.uc, core.cpu, core.icount
+        if cpu.interrupt_pending:
+            cpu.deliver_interrupts()
+        pc = cpu.pc
         if pc & 3:
             # A branch, ERET or debugger left the PC misaligned; Unicorn would decode
             # from there (and emu_start(1, until=1) would not even start).
-            self.m.cpu.take_pc_alignment_fault()
+            cpu.take_pc_alignment_fault()
             return
-        self.m._unmapped = None
-        self.m._protected = None
+        m._unmapped = None
+        m._protected = None
         timeout_us = self._arm_deadline()
-        if self.m._pause_request is not None:
-            self.m.icount.stop_soon()  # asked while the deadline was being armed
-        self.m._running = True
+        if m._pause_request is not None:
+            icount.stop_soon()  # asked while the deadline was being armed
+        m._running = True
         try:
             uc.emu_start(pc, 1, timeout=timeout_us)
         except UcError as err:
-            if not self.m._rom_fetch:
-                self.m._result = self._unicorn_error(err)
+            if not m._rom_fetch:
+                m._result = self._unicorn_error(err)
                 return
-            self.m._rom_fetch = False  # settled below; the fetch is made again
+            m._rom_fetch = False  # settled below; the fetch is made again
         finally:
-            self.m._running = False
-        self.m.mmio.finish_interrupted_access()
-        if self.m._rom_remap:
-            self.m._settle_rom_banks()  # a flash command was written
-        self.m.icount.settle(self.m.cpu.pc)
-        trap, self.m.timer_regs.pending_trap = self.m.timer_regs.pending_trap, None
+            m._running = False
+        core.mmio.finish_interrupted_access()
+        if m._rom_remap:
+            m._settle_rom_banks()  # a flash command was written
+        pc = cpu.pc
+        icount.settle(pc)
+        trap, core.timer_regs.pending_trap = core.timer_regs.pending_trap, None
         if trap is not None:
             # A timer register access that CNTHCTL_EL2/CNTKCTL_EL1 traps: enter the
             # exception with the MRS/MSR as the preferred return address.
             target, esr, at = trap
             uc.reg_write(UC_ARM64_REG_PC, at)
-            self.m.cpu.enter(target, 0, esr, None)
-        if self.m.cpu.pending_error is not None:
-            err, self.m.cpu.pending_error = self.m.cpu.pending_error, None
+            cpu.enter(target, 0, esr, None)
+            pc = cpu.pc
+        if cpu.pending_error is not None:
+            err, cpu.pending_error = cpu.pending_error, None
             raise err
-        if self.m._result is not None:
+        if m._result is not None:
             return
         self._update_timers()
-        pc = self.m.cpu.pc
-        if self.m._irq_stop:
-            self.m._irq_stop = False
+        if m._irq_stop:
+            m._irq_stop = False
             return  # stopped to take an interrupt
-        if self.m._time_limit is not None and self.m.clock.now() >= self.m._time_limit:
-            self.m._result = RunResult(None, Stop.TIME_LIMIT)
-        elif self.m._budget_end is not None and self.m.retired >= self.m._budget_end:
+        if m._time_limit is not None and m.clock.now() >= m._time_limit:
+            m._result = RunResult(None, Stop.TIME_LIMIT)
+        elif m._budget_end is not None and m.retired >= m._budget_end:
             if pause_at_limit:
-                self.m._result = RunResult(None, Stop.INSN_PAUSE, text=f"paused after {max_insns} instructions")
+                m._result = RunResult(None, Stop.INSN_PAUSE, text=f"paused after {max_insns} instructions")
             else:
-                self.m._result = RunResult(EXIT_TIMEOUT, Stop.INSN_LIMIT,
-                                         f"stopped after {max_insns} instructions, {self.where()}")
-        elif self.m.core.powered and self._is_wfi(pc - 4) and not self.m.cpu.interrupt_pending:
-            self.m.core.waiting = True  # until an interrupt is pending for it
+                m._result = RunResult(EXIT_TIMEOUT, Stop.INSN_LIMIT,
+                                      f"stopped after {max_insns} instructions, {self.where()}")
+        elif core.powered and self._is_wfi(pc - 4) and not cpu.interrupt_pending:
+            core.waiting = True  # until an interrupt is pending for it
 
     def _is_wfi(self, addr: int) -> bool:
         # WFI ends its translation block, so a stop after one is at the end of the block

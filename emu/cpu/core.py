@@ -50,7 +50,7 @@ from unicorn.arm64_const import (
 from unicorn.unicorn_py3.unicorn import uclib
 
 from .calibrate import exception_state_offset, live_exception_address
-from .fastreg import RegBatch
+from .fastreg import RegBatch, RegReader
 from .hooks import HookRegistry
 from .gpr import X
 from .sysregs import SPSR_ELX, SYSREGS
@@ -200,6 +200,8 @@ class Cpu:
         self._rd: list[RegBatch | None] = [None, None, None, None]
         self._wr: dict[int, RegBatch] = {}
         self._hcr = RegBatch(h, [SYSREGS["HCR_EL2"], SYSREGS["SCR_EL3"]])
+        self._pc = RegReader(h, UC_ARM64_REG_PC)
+        self._pstate = RegReader(h, UC_ARM64_REG_PSTATE)
         self._irq_line = False
         self._fiq_line = False
         self._virq_line = False
@@ -262,11 +264,11 @@ class Cpu:
 
     @property
     def pc(self) -> int:
-        return self.uc.reg_read(UC_ARM64_REG_PC)
+        return self._pc.read()
 
     @property
     def el(self) -> int:
-        return (self.uc.reg_read(UC_ARM64_REG_PSTATE) >> 2) & 3
+        return (self._pstate.read() >> 2) & 3
 
     @property
     def sp_bank(self) -> int:

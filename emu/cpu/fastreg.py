@@ -80,3 +80,22 @@ class RegBatch:
         err = self._write(*self._args)
         if err:
             raise RuntimeError(f"uc_reg_write_batch failed ({err})")
+
+
+_READ_FN = ctypes.CFUNCTYPE(ctypes.c_int, ctypes.c_void_p, ctypes.c_int, ctypes.c_void_p)
+
+
+class RegReader:
+    """One register read with one C call and nothing converted per call: the run loop reads
+    the PC and PSTATE after every stop, where the binding's ``reg_read`` costs microseconds."""
+
+    def __init__(self, uch: ctypes.c_void_p, reg: int):
+        self._buf = ctypes.c_uint64()
+        self._fn = _READ_FN(ctypes.cast(uclib.uc_reg_read, ctypes.c_void_p).value)
+        self._args = (uch.value, reg, ctypes.addressof(self._buf))
+
+    def read(self) -> int:
+        if self._fn(*self._args):
+            raise RuntimeError("uc_reg_read failed")
+        return self._buf.value
+
