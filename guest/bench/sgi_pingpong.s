@@ -3,21 +3,15 @@
 // the round trip. `iterations` round trips, then core 0 exits. Core 1 waits in WFI between
 // interrupts, so the figure is the latency of waking a waiting core, both ways.
 .include "bench.inc"
+.include "gic.inc"
 
 .equ PSCI_CPU_ON_64,        0xc4000003
 .equ STACK_TOP,             0x40300000
-.equ GICD_CTLR,             0x000
-.equ GICD_ISENABLER0,       0x100
-.equ GICD_SGIR,             0xf00
-.equ GICC_CTLR,             0x000
-.equ GICC_PMR,              0x004
-.equ GICC_IAR,              0x00c
-.equ GICC_EOIR,             0x010
-.equ HCR_IMO_RW,            ((1 << 4) | (1 << 31))
+.equ SGI_ENABLES,           ((1 << 1) | (1 << 2))   // SGIs 1 and 2
 
 _start:
     mov     x0, #0
-    bl      core_setup
+    bl      gic_core_setup
     ldr     x1, =GICD_BASE
     mov     w0, #1
     str     w0, [x1, #GICD_CTLR]
@@ -55,34 +49,13 @@ got_pong:
     semihost_exit_ok
 
 secondary:
-    bl      core_setup
+    bl      gic_core_setup
     adr     x0, ready
     mov     w1, #1
     stlr    w1, [x0]
 idle:
     wfi
     b       idle
-
-// Core x0: its stack, vectors, CPU interface, SGIs 1-2 enabled, IRQs to EL2 and unmasked.
-core_setup:
-    ldr     x1, =STACK_TOP
-    sub     x1, x1, x0, lsl #12
-    mov     sp, x1
-    adr     x1, vectors
-    msr     VBAR_EL2, x1
-    ldr     x1, =HCR_IMO_RW
-    msr     HCR_EL2, x1
-    ldr     x1, =GICD_BASE
-    mov     w2, #6
-    str     w2, [x1, #GICD_ISENABLER0]
-    ldr     x1, =GICC_BASE
-    mov     w2, #0xf0
-    str     w2, [x1, #GICC_PMR]
-    mov     w2, #1
-    str     w2, [x1, #GICC_CTLR]
-    isb
-    msr     DAIFClr, #2
-    ret
 
 // SGI 1 (on core 1): answer with SGI 2 to core 0. SGI 2 (on core 0): count a round trip.
 irq_handler:
@@ -108,18 +81,7 @@ irq_eoi:
     ldp     x0, x1, [sp], #32
     eret
 
-    .balign 0x800
-vectors:
-    .rept   5
-    b       .
-    .balign 0x80
-    .endr
-    b       irq_handler                     // 0x280: IRQ, current EL with SP_ELx
-    .balign 0x80
-    .rept   10
-    b       .
-    .balign 0x80
-    .endr
+.include "../smp/smp_gic.inc"
 
     .balign 64
 pongs:

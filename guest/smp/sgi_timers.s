@@ -17,20 +17,12 @@
 .include "smp.inc"
 
 .equ CORES,                 4
-.equ GICD_CTLR,             0x000
-.equ GICD_ISENABLER0,       0x100
-.equ GICD_SGIR,             0xf00
-.equ GICC_CTLR,             0x000
-.equ GICC_PMR,              0x004
-.equ GICC_IAR,              0x00c
-.equ GICC_EOIR,             0x010
-.equ ENABLED_IDS,           ((1 << 1) | (1 << 2) | (1 << 3) | (1 << 26))
-.equ HCR_IMO_RW,            ((1 << 4) | (1 << 31))
+.equ SGI_ENABLES,           ((1 << 1) | (1 << 2) | (1 << 3) | (1 << 26))   // SGIs 1-3, PPI 26
 .equ LOG_SLOTS,             8               // IAR values kept per core
 
 _start:
     mov     x0, #0
-    bl      core_setup
+    bl      gic_core_setup
     ldr     x1, =GICD_BASE
     mov     w0, #1
     str     w0, [x1, #GICD_CTLR]
@@ -159,7 +151,7 @@ wait_off:
 // A secondary: x0 = its core number (the context ID).
 secondary:
     mov     x19, x0
-    bl      core_setup
+    bl      gic_core_setup
     adr     x0, ready
     bl      atomic_inc
     adr     x20, phase
@@ -185,27 +177,6 @@ wait_phase5:
     ldr     x0, =PSCI_CPU_OFF
     smc     #0
     b       .
-
-// Core x0 sets up its stack, vectors, CPU interface, enables and unmasks IRQs at EL2.
-core_setup:
-    ldr     x1, =STACK_TOP
-    sub     x1, x1, x0, lsl #12
-    mov     sp, x1
-    adr     x1, vectors
-    msr     VBAR_EL2, x1
-    ldr     x1, =HCR_IMO_RW
-    msr     HCR_EL2, x1
-    ldr     x1, =GICD_BASE
-    ldr     w2, =ENABLED_IDS
-    str     w2, [x1, #GICD_ISENABLER0]
-    ldr     x1, =GICC_BASE
-    mov     w2, #0xf0
-    str     w2, [x1, #GICC_PMR]
-    mov     w2, #1
-    str     w2, [x1, #GICC_CTLR]
-    isb
-    msr     DAIFClr, #2
-    ret
 
 // Core x0 arms its CNTHP timer to fire after (x0 + 1) * 1000 ticks and waits in WFI until
 // its handler has logged one more interrupt.
@@ -328,19 +299,7 @@ print_dec_units:
     ret     x10
 
 .include "smp_lib.inc"
-
-    .balign 0x800
-vectors:
-    .rept   5
-    b       .
-    .balign 0x80
-    .endr
-    b       irq_handler                     // 0x280: IRQ, current EL with SP_ELx
-    .balign 0x80
-    .rept   10
-    b       .
-    .balign 0x80
-    .endr
+.include "smp_gic.inc"
 
 msg_header: .asciz "sgi_timers: SGIs between four cores, then each core's own CNTHP timer\n"
 msg_core:   .asciz "core "
