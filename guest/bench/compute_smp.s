@@ -5,19 +5,13 @@
 .include "bench.inc"
 
 .equ PSCI_CPU_ON_64,        0xc4000003
+.equ PSCI_AFFINITY_INFO_64, 0xc4000004
 .equ CORES,                 4
 
 _start:
-    mov     x19, #1
-start_secondaries:
-    ldr     x0, =PSCI_CPU_ON_64
-    mov     x1, x19
-    adr     x2, secondary
-    mov     x3, #0
-    smc     #0
-    add     x19, x19, #1
-    cmp     x19, #CORES
-    b.ne    start_secondaries
+    adr     x0, secondary
+    mov     x1, #CORES
+    bl      start_cores
     bl      compute
     adr     x0, done
 wait_all:
@@ -49,6 +43,8 @@ add_done:
     stlxr   w3, w1, [x0]
     cbnz    w3, add_done
     ret
+
+.include "../smp/smp_lib.inc"
 
     .balign 64
 done:

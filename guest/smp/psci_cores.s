@@ -88,17 +88,8 @@ wait_turns:
     ldar    w0, [x20]
     cmp     w0, #CORES
     b.ne    wait_turns
-    mov     x19, #1
-wait_off:
-    ldr     x0, =PSCI_AFFINITY_INFO_64
-    mov     x1, x19
-    mov     x2, #0
-    smc     #0
-    cmp     x0, #1
-    b.ne    wait_off
-    add     x19, x19, #1
-    cmp     x19, #CORES
-    b.ne    wait_off
+    mov     x0, #CORES
+    bl      wait_cores_off
     adr     x1, msg_all_off
     bl      puts
     adr     x0, counter

@@ -29,16 +29,9 @@ _start:
     adr     x1, msg_header
     bl      puts
 
-    mov     x19, #1
-on_loop:
-    ldr     x0, =PSCI_CPU_ON_64
-    mov     x1, x19
-    adr     x2, secondary
-    mov     x3, x19
-    smc     #0
-    add     x19, x19, #1
-    cmp     x19, #CORES
-    b.ne    on_loop
+    adr     x0, secondary
+    mov     x1, #CORES
+    bl      start_cores
     adr     x20, ready
 wait_ready:
     ldar    w0, [x20]
@@ -130,17 +123,8 @@ report_done:
     adr     x0, phase
     mov     w1, #5
     stlr    w1, [x0]
-    mov     x19, #1
-wait_off:
-    ldr     x0, =PSCI_AFFINITY_INFO_64
-    mov     x1, x19
-    mov     x2, #0
-    smc     #0
-    cmp     x0, #1
-    b.ne    wait_off
-    add     x19, x19, #1
-    cmp     x19, #CORES
-    b.ne    wait_off
+    mov     x0, #CORES
+    bl      wait_cores_off
     adr     x1, msg_done
     bl      puts
     adr     x1, exit_block

@@ -22,16 +22,9 @@ _start:
     adr     x20, lock
     mov     x24, #1                         // core 0 does not count itself as a waiter
     bl      lock_take
-    mov     x19, #1
-start_secondaries:
-    ldr     x0, =PSCI_CPU_ON_64
-    mov     x1, x19
-    adr     x2, secondary
-    mov     x3, #0
-    smc     #0
-    add     x19, x19, #1
-    cmp     x19, #CORES
-    b.ne    start_secondaries
+    adr     x0, secondary
+    mov     x1, #CORES
+    bl      start_cores
     adr     x0, waiters
 wait_waiters:
     ldar    w1, [x0]
