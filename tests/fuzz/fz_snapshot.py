@@ -1,7 +1,8 @@
 """Fuzz snapshot restore through ``emu run --restore``: real snapshots, mutated.
 
 ``setup`` takes snapshots of built images part-way through their runs (the single-tenant
-system, an interrupt-driven system with live GIC and timer state, a bare-metal EL1 program).
+system, an interrupt-driven system with live GIC and timer state, a bare-metal EL1 program,
+four cores counting together, restored with ``--smp 4``).
 Each case damages one of them one way (:data:`KINDS`):
 
 - ``flip``: bits flipped anywhere, the checksum left as it was;
@@ -48,9 +49,9 @@ LONG_CASES = 1000
 KINDS = ("flip", "flip_sealed", "truncate", "type", "value", "shape", "deep", "length", "chunk", "huge", "ram")
 MAX_INSNS = 20000
 WALL_LIMIT_S = 60.0   # a guard against a hang, far above the ~0.3 s a case takes
-# Where each source is snapshotted: image, instructions before the snapshot, start EL.
-SOURCES = {"solo": ("solo", 5000, 2), "solo_late": ("solo", 60000, 2), "irq": ("irq", 400000, 2),
-           "el1": ("rtos_demo_a", 200000, 1)}
+# Where each source is snapshotted: image, instructions before the snapshot, start EL, cores.
+SOURCES = {"solo": ("solo", 5000, 2, 1), "solo_late": ("solo", 60000, 2, 1), "irq": ("irq", 400000, 2, 1),
+           "el1": ("rtos_demo_a", 200000, 1, 1), "smp": ("smp_psci_cores", 150000, 2, 4)}
 
 _snaps: dict[str, bytes] = {}
 
@@ -75,10 +76,10 @@ def setup(built: Mapping[str, Path]) -> None:
     from emu.machine import Console, Machine
 
     with tempfile.TemporaryDirectory() as d:
-        for name, (image, insns, el) in SOURCES.items():
+        for name, (image, insns, el, cores) in SOURCES.items():
             if image not in built:
                 continue
-            m = Machine(console=Console(io.BytesIO(), echo=False), log=io.StringIO(), start_el=el)
+            m = Machine(console=Console(io.BytesIO(), echo=False), log=io.StringIO(), start_el=el, cores=cores)
             m.load(load_elf(str(built[image])))
             m.run(max_insns=insns, pause_at_limit=True)
             path = Path(d) / f"{name}.snap"
@@ -91,7 +92,7 @@ def _source(name: str) -> bytes:
         from emu.build.pipeline import build
 
         with tempfile.TemporaryDirectory() as out:
-            setup(build(harness.ROOT, out, sorted({image for image, _, _ in SOURCES.values()})))
+            setup(build(harness.ROOT, out, sorted({source[0] for source in SOURCES.values()})))
     return _snaps.get(name) or _snaps["solo"]
 
 
@@ -303,7 +304,9 @@ def check(case: Case, tmp: Path) -> harness.Outcome:
             f.truncate(rng.choice([(1 << 30) + (64 << 20), 1 << 40]))
     else:
         path.write_bytes(data)
-    proc = harness.run_cli(["run", "--restore", str(path), "--max-insns", str(MAX_INSNS), *extra],
+    cores = SOURCES[case.source][3] if case.source in _snaps else 1
+    smp = ["--smp", str(cores)] if cores > 1 else []
+    proc = harness.run_cli(["run", "--restore", str(path), "--max-insns", str(MAX_INSNS), *smp, *extra],
                            timeout=WALL_LIMIT_S)
     out = harness.classify(proc)
     if out.kind == "clean" and proc.code == 2 and proc.stdout and "guest exited" not in proc.stderr:
