@@ -97,8 +97,9 @@ def test_linux_answers_match_qemu(machine, debian, qemu):
 
 
 def test_linux_brings_up_four_cores_with_psci(machine, debian):
-    """Debian's kernel on four cores: it starts the secondaries with PSCI CPU_ON, and
-    /proc/cpuinfo lists four Cortex-A53s with their MPIDRs' affinities as processor numbers."""
+    """Debian's kernel on four cores: it starts the secondaries with PSCI CPU_ON,
+    /proc/cpuinfo lists four Cortex-A53s with their MPIDRs' affinities as processor numbers,
+    and /proc/interrupts shows every core taking its timer interrupts and IPIs."""
     kernel, cpio, _ = debian
     m = machine(kernel=kernel, initrd=cpio, append=APPEND, smp=4)
     m.uart.expect(re.escape(MARKER), timeout="10s")
@@ -110,5 +111,14 @@ def test_linux_brings_up_four_cores_with_psci(machine, debian):
     cpuinfo = text[text.rindex("cat /proc/cpuinfo"):]
     assert re.findall(r"^processor\s*: (\d)$", cpuinfo, re.M) == ["0", "1", "2", "3"]
     assert len(re.findall(r"^CPU part\s*: 0xd03$", cpuinfo, re.M)) == 4
+    # Every core takes its own timer's PPI 30 and the IPIs (SGIs) the others send it.
+    m.uart.send("cat /proc/interrupts\n")
+    m.uart.expect(r"(?s)cat /proc/interrupts.*?" + re.escape(PROMPT), timeout="1s")
+    table = m.uart.text.replace("\r", "")
+    table = table[table.rindex("cat /proc/interrupts"):]
+    for name in ("arch_timer", "Function call interrupts"):
+        row = next(ln for ln in table.splitlines() if ln.rstrip().endswith(name))
+        counts = [int(n) for n in row.split(":", 1)[1].split()[:4]]
+        assert all(n > 0 for n in counts), row
     m.uart.send("poweroff -f\n")
     assert m.run(max_insns=400_000_000).exit_code == 0
