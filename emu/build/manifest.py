@@ -13,6 +13,8 @@ into (the idea of Hafnium's manifest: partitions are data, not code)::
     memory = 0x200000           # bytes of RAM: a multiple of 2 MiB, at most TENANT_PA_STRIDE
     # pa = 0x41000000           # optional; default TENANT_PA_BASE + index * TENANT_PA_STRIDE
     # irqs = [48, 49]           # optional SPIs (INTID 32..95) the tenant owns, each at most one tenant's
+    # cores = [1, 2]            # optional physical cores, one vCPU on each (default [0]): vCPU 0
+                                # boots on the first, the others start with PSCI CPU_ON
 
 **Prebuilt tenants.** An ``image`` that contains ``/`` or ends in ``.elf`` or ``.bin`` is a file,
 not an image name: any toolchain's output. It is looked for relative to the manifest's
@@ -30,7 +32,9 @@ everything outside the safe set); and its SPIs are neither another tenant's nor 
 the board's own devices (the UART's SPI 33 stays the hypervisor's).
 
 The time slice goes into the blob in counter ticks (MF_QUANTUM), converted at the board's
-CNTFRQ of 62.5 MHz and rounded down; the SPIs as a bitmap (MT_SPIS, bit n = INTID 32 + n).
+CNTFRQ of 62.5 MHz and rounded down; the SPIs as a bitmap (MT_SPIS, bit n = INTID 32 + n); the cores as MT_VCPUS and one byte per vCPU
+(MT_CORES). Tenants may share a core (each core time-slices the vCPUs pinned to it); a tenant
+names each core once, since two of its vCPUs on one core would only take turns.
 
 :func:`pack_system` turns the hypervisor image and the tenant images into one
 :class:`SystemImage`: the hypervisor's segments as they are, the manifest blob at
@@ -86,6 +90,7 @@ MANIFEST_SCHEMA = Table({
         "memory": Int(hex=True),
         "pa": Int(hex=True),
         "irqs": ArrayOf(Int(), SPI_COUNT),
+        "cores": ArrayOf(Int(), 64, min_items=1),
     }, frozenset({"name", "image", "memory"})), max_items=64, min_items=1),
 }, frozenset({"hypervisor", "tenant"}))
 
@@ -185,6 +190,7 @@ class TenantSpec:
     memory: int
     pa: int | None = None
     irqs: tuple[int, ...] = ()
+    cores: tuple[int, ...] = (0,)
     file: Path | None = None   # a prebuilt image (``image`` names a file), found
     raw: int | None = None     # ... and read as a raw binary loaded and entered at this IPA
 
@@ -258,8 +264,10 @@ def load_manifest(path: Path | str, images: Collection[str] | None = None,
                            f"{show(entry['image'])}")
         elif images is not None and entry["image"] not in images:
             raise EmuError(f"{where}: image {show(entry['image'])} is not declared in images.toml")
+        cores = tuple(entry.get("cores", (0,)))
+        _check_cores(cores, c, where)
         tenants.append(TenantSpec(entry["name"], entry["image"], entry["memory"], entry.get("pa"),
-                                  tuple(entry.get("irqs", ())), file, raw))
+                                  tuple(entry.get("irqs", ())), cores, file, raw))
     board = board or firmware_board()
     _check_layout([(t.name, t.memory, t.pa) for t in tenants], c, str(path), board)
     _check_irqs([(t.name, t.irqs) for t in tenants], str(path), board)
@@ -275,6 +283,18 @@ def _find_image_file(image: str, manifest: Path, root: Path | str | None, where:
             return candidate
     looked = " or ".join(str(p) for p in places) if not Path(image).is_absolute() else "that path"
     raise EmuError(f"{where}: image file {show(image)} not found (looked in {looked})")
+
+
+def _check_cores(cores: Collection[int], c: Mapping[str, int], where: str) -> None:
+    """A tenant's cores: 1..MAX_VCPUS of them, each a core the hypervisor schedules, none twice."""
+    max_cores, max_vcpus = _require(c, "MAX_CORES"), _require(c, "MAX_VCPUS")
+    if not 1 <= len(cores) <= max_vcpus:
+        raise EmuError(f"{where}: cores: {len(cores)} cores; a tenant has 1 to MAX_VCPUS = {max_vcpus}")
+    for core in cores:
+        if not isinstance(core, int) or not 0 <= core < max_cores:
+            raise EmuError(f"{where}: cores: core {show(core)} is not 0..{max_cores - 1} (MAX_CORES {max_cores})")
+    if len(set(cores)) != len(cores):
+        raise EmuError(f"{where}: cores: {list(cores)} names a core twice")
 
 
 def _check_irqs(tenants: list[tuple[str, Collection[int]]], source: str, board: Board) -> None:
@@ -365,6 +385,8 @@ def manifest_blob(placements: list[TenantPlacement], constants: Mapping[str, int
         name = t.name.encode("ascii")
         struct.pack_into(f"{NAME_FIELD_BYTES}s", blob, rec + _require(c, "MT_NAME"), name)
         struct.pack_into("<Q", blob, rec + _require(c, "MT_SPIS"), spi_bitmap(t.irqs))
+        struct.pack_into("<I", blob, rec + _require(c, "MT_VCPUS"), len(t.cores))
+        struct.pack_into(f"{len(t.cores)}B", blob, rec + _require(c, "MT_CORES"), *t.cores)
     return bytes(blob)
 
 
@@ -372,9 +394,10 @@ def pack_system(hyp: Image, tenants: list[tuple], constants: Mapping[str, int] |
                 name: str = "system", quantum: int = 0, board: Board | None = None) -> SystemImage:
     """One image with the hypervisor, the manifest blob at MANIFEST_PA and every tenant's RAM.
 
-    ``tenants`` are ``(name, image, memory, pa)`` or ``(name, image, memory, pa, irqs)``; ``pa``
-    None means the default slot ``TENANT_PA_BASE + index * TENANT_PA_STRIDE``; ``irqs`` are the
-    SPIs the tenant owns. Tenant images must be linked inside
+    ``tenants`` are ``(name, image, memory, pa)``, ``(name, image, memory, pa, irqs)`` or
+    ``(name, image, memory, pa, irqs, cores)``; ``pa`` None means the default slot
+    ``TENANT_PA_BASE + index * TENANT_PA_STRIDE``; ``irqs`` are the SPIs the tenant owns;
+    ``cores`` the physical core of each of its vCPUs (default ``(0,)``). Tenant images must be linked inside
     ``[TENANT_IPA_BASE, TENANT_IPA_BASE + memory)``. ``quantum`` is the time slice in counter
     ticks (see :func:`quantum_ticks`), 0 for cooperative scheduling.
     """
@@ -384,10 +407,11 @@ def pack_system(hyp: Image, tenants: list[tuple], constants: Mapping[str, int] |
         raise EmuError(f"{name}: a system needs at least one tenant")
     if len(tenants) > max_tenants:
         raise EmuError(f"{name}: {len(tenants)} tenants; at most MAX_TENANTS = {max_tenants}")
-    tenants = [tuple(t) if len(t) == 5 else (*t, ()) for t in tenants]
-    for tname, *_ in tenants:
+    tenants = [(*t, (), (0,))[:6] if len(t) == 4 else (*t, (0,))[:6] for t in tenants]
+    for tname, *_, cores in tenants:
         if not isinstance(tname, str) or not TENANT_NAME.fullmatch(tname):
             raise EmuError(f"{name}: tenant name {show(tname)} is not {_NAME_RULE}")
+        _check_cores(tuple(cores), c, f"{name}: tenant {tname!r}")
     board = board or firmware_board()
     pas = _check_layout([(t[0], t[2], t[3]) for t in tenants], c, name, board)
     _check_irqs([(t[0], t[4]) for t in tenants], name, board)
@@ -399,7 +423,7 @@ def pack_system(hyp: Image, tenants: list[tuple], constants: Mapping[str, int] |
     segments: list[tuple[str, Segment]] = [("hypervisor", s) for s in hyp.segments]
     symbols = dict(hyp.symbols)
     types = dict(getattr(hyp, "symbol_types", {}) or {})
-    for index, ((tname, image, memory, _, irqs), pa) in enumerate(zip(tenants, pas)):
+    for index, ((tname, image, memory, _, irqs, cores), pa) in enumerate(zip(tenants, pas)):
         where = f"{name}: tenant {tname!r} (image {image.name})"
         for seg in image.segments:
             if seg.addr < ipa or seg.addr >= ipa + memory:
@@ -413,7 +437,7 @@ def pack_system(hyp: Image, tenants: list[tuple], constants: Mapping[str, int] |
         if not image.contains(image.entry) or image.entry % 4:
             raise EmuError(f"{where}: entry {image.entry:#x} is outside the image or not word aligned")
         placements.append(TenantPlacement(tname, index, ipa, pa, memory, image.entry,
-                                          dict(image.symbols), image.name, tuple(sorted(irqs))))
+                                          dict(image.symbols), image.name, tuple(sorted(irqs)), tuple(cores)))
         tenant_types = getattr(image, "symbol_types", {}) or {}
         for label, addr in image.symbols.items():
             symbols[f"{tname}:{label}"] = addr - ipa + pa
@@ -441,6 +465,6 @@ def pack_manifest(manifest: Manifest, images: Mapping[str, Image],
                   constants: Mapping[str, int] | None = None, name: str | None = None) -> SystemImage:
     """The system image a manifest describes, from its already assembled ``images`` by name."""
     return pack_system(images[manifest.hypervisor],
-                       [(t.name, t.load_file() if t.file else images[t.image], t.memory, t.pa, t.irqs)
+                       [(t.name, t.load_file() if t.file else images[t.image], t.memory, t.pa, t.irqs, t.cores)
                         for t in manifest.tenants],
                        constants, name=name or manifest.path.stem, quantum=manifest.quantum_ticks)

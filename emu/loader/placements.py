@@ -28,7 +28,8 @@ class TenantPlacement:
 
     ``entry`` is the IPA of its first instruction; ``symbols`` are the tenant image's own
     symbols at IPAs; ``index`` is the tenant ID the hypervisor gives it (MT_ID); ``irqs`` are
-    the SPIs it owns (MT_SPIS), in increasing order.
+    the SPIs it owns (MT_SPIS), in increasing order; ``cores`` the physical core of each of its
+    vCPUs (MT_VCPUS, MT_CORES).
     """
 
     name: str
@@ -40,6 +41,7 @@ class TenantPlacement:
     symbols: dict[str, int] = field(default_factory=dict)
     image: str = ""
     irqs: tuple[int, ...] = ()
+    cores: tuple[int, ...] = (0,)  # MT_CORES: the physical core of each vCPU, vCPU 0 first
 
     def ipa_to_pa(self, ipa: int) -> int | None:
         """The physical address behind ``ipa``, or None outside the tenant's window."""
@@ -88,10 +90,13 @@ def read_placements(image: Image, constants: Mapping[str, int] | None = None) ->
 
         raw_name = data[rec + require(c, "MT_NAME"):rec + require(c, "MT_NAME") + NAME_FIELD_BYTES]
         spis = field_("MT_SPIS")
+        vcpus = min(field_("MT_VCPUS", "<I"), require(c, "MAX_VCPUS"))
+        cores_at = rec + require(c, "MT_CORES")
         t = TenantPlacement(name=raw_name.split(b"\0", 1)[0].decode("ascii", "replace"),
                             index=field_("MT_ID", "<I"), ipa=field_("MT_IPA_BASE"), pa=field_("MT_PA_BASE"),
                             size=field_("MT_SIZE"), entry=field_("MT_ENTRY"),
-                            irqs=tuple(SPI_FIRST + n for n in range(SPI_COUNT) if spis >> n & 1))
+                            irqs=tuple(SPI_FIRST + n for n in range(SPI_COUNT) if spis >> n & 1),
+                            cores=tuple(data[cores_at:cores_at + vcpus]))
         prefix = f"{t.name}:"
         t.symbols = {label[len(prefix):]: t.pa_to_ipa(addr) for label, addr in image.symbols.items()
                      if label.startswith(prefix) and t.pa_to_ipa(addr) is not None}

@@ -47,18 +47,19 @@ def test_blob_layout_matches_manifest_inc(tmp_path):
     # Offsets as the assembler computes them from manifest.inc, independently of constants.py.
     names = ["MANIFEST_MAGIC", "MANIFEST_VERSION", "MF_MAGIC", "MF_VERSION", "MF_TENANT_COUNT", "MF_TENANTS",
              "MF_TENANT_SIZE", "MT_IPA_BASE", "MT_PA_BASE", "MT_SIZE", "MT_ENTRY", "MT_ID", "MT_FLAGS", "MT_NAME",
-             "MT_NAME_SIZE", "MT_SPIS"]
+             "MT_NAME_SIZE", "MT_SPIS", "MT_VCPUS", "MT_CORES", "MAX_VCPUS"]
     src = tmp_path / "offsets.s"
     src.write_text('.include "manifest.inc"\n' + "".join(f".quad {n}\n" for n in names))
     off = dict(zip(names, struct.unpack(f"<{len(names)}Q", assemble(src, 0, [INCLUDE]).segments[0].data)))
 
     placements = [TenantPlacement("hello", 0, IPA, 0x41000000, MiB2, IPA + 0x40),
-                  TenantPlacement("counter_with_a_31_char_name_xyz", 1, IPA, 0x42000000, 2 * MiB2, IPA)]
+                  TenantPlacement("counter_with_a_31_char_name_xyz", 1, IPA, 0x42000000, 2 * MiB2, IPA,
+                                  cores=(3, 1))]
     blob = manifest_blob(placements, C)
     assert len(blob) == off["MF_TENANTS"] + 2 * off["MF_TENANT_SIZE"]
     assert blob[off["MF_MAGIC"]:off["MF_MAGIC"] + 8] == b"MANIFST0"
     assert struct.unpack_from("<Q", blob, off["MF_MAGIC"])[0] == off["MANIFEST_MAGIC"]
-    assert struct.unpack_from("<I", blob, off["MF_VERSION"])[0] == off["MANIFEST_VERSION"] == 2  # 32-byte names
+    assert struct.unpack_from("<I", blob, off["MF_VERSION"])[0] == off["MANIFEST_VERSION"] == 3  # cores
     assert struct.unpack_from("<I", blob, off["MF_TENANT_COUNT"])[0] == 2
     for t in placements:
         rec = off["MF_TENANTS"] + t.index * off["MF_TENANT_SIZE"]
@@ -71,6 +72,11 @@ def test_blob_layout_matches_manifest_inc(tmp_path):
         name = blob[rec + off["MT_NAME"]:rec + off["MT_NAME"] + 32]
         assert name == t.name.encode().ljust(32, b"\0")
         assert off["MT_NAME"] + 32 <= off["MT_SPIS"] and off["MT_SPIS"] + 8 <= off["MF_TENANT_SIZE"]
+        assert struct.unpack_from("<I", blob, rec + off["MT_VCPUS"])[0] == len(t.cores)
+        cores = blob[rec + off["MT_CORES"]:rec + off["MT_CORES"] + off["MAX_VCPUS"]]
+        assert cores == bytes(t.cores).ljust(off["MAX_VCPUS"], b"\0")
+        assert off["MT_CORES"] + off["MAX_VCPUS"] <= off["MF_TENANT_SIZE"]
+    assert placements[0].cores == (0,)  # a tenant names no cores: one vCPU on core 0, as in v1
 
 
 # --- packing --------------------------------------------------------------------------------
@@ -167,8 +173,8 @@ def test_shipped_manifests_load():
 @pytest.mark.parametrize("text,message", [
     ('hypervisor = "hyp"\ncolour = 1\n[[tenant]]\nname="a"\nimage="hello"\nmemory=0x200000\n',
      "m.toml: colour: unknown key (expected: hypervisor, quantum_us, tenant)"),
-    ('hypervisor = "hyp"\n[[tenant]]\nname="a"\nimage="hello"\nmemory=0x200000\ncores=2\n',
-     "m.toml: tenant[0].cores: unknown key (expected: name, image, raw, memory, pa, irqs)"),
+    ('hypervisor = "hyp"\n[[tenant]]\nname="a"\nimage="hello"\nmemory=0x200000\nvcpus=2\n',
+     "m.toml: tenant[0].vcpus: unknown key (expected: name, image, raw, memory, pa, irqs, cores)"),
     ('hypervisor = "hyp"\n[[tenant]]\nname="a"\nmemory=0x200000\n', "m.toml: tenant[0].image: missing"),
     ('hypervisor = "hyp"\n[[tenant]]\nname="a"\nimage="nosuch"\nmemory=0x200000\n',
      "tenant 'a': image 'nosuch' is not declared in images.toml"),
@@ -393,3 +399,39 @@ def test_an_elf_linked_away_from_the_tenant_ipa_is_refused_with_where_to_link_it
                                        r"the tenant's IPA window 0x40000000-0x401fffff: link it at "
                                        r"TENANT_IPA_BASE 0x40000000$"):
         pack_manifest(m, {"hyp": hyp_image()}, C)
+
+
+# --- cores ------------------------------------------------------------------------------------
+
+def test_cores_go_into_the_blob_and_come_back_from_the_elf(tmp_path):
+    text = GOOD.replace('memory = 0x200000', 'memory = 0x200000\ncores = [2, 1]', 1)
+    m = load_manifest(write(tmp_path, text), {"hyp", "hello", "counter"}, C)
+    assert [t.cores for t in m.tenants] == [(2, 1), (0,)]
+    images = {"hyp": hyp_image(), "hello": tenant_image("hello"), "counter": tenant_image("counter")}
+    system = pack_manifest(m, images, C)
+    blob = next(s.data for s in system.segments if s.addr == C["MANIFEST_PA"])
+    rec = C["MF_TENANTS"]
+    assert struct.unpack_from("<I", blob, rec + C["MT_VCPUS"])[0] == 2
+    assert blob[rec + C["MT_CORES"]:rec + C["MT_CORES"] + 2] == bytes([2, 1])
+    placements = read_placements(load_elf(write_elf(system, tmp_path / "sys.elf")), C)
+    assert [p.cores for p in placements] == [(2, 1), (0,)]
+
+
+@pytest.mark.parametrize("cores,message", [
+    ("[]", r"cores: 0 entries; expected 1 to 64"),
+    ("[0, 1, 2, 3, 0]", r"cores: 5 cores; a tenant has 1 to MAX_VCPUS = 4"),
+    ("[4]", r"cores: core 4 is not 0\.\.3 \(MAX_CORES 4\)"),
+    ("[-1]", r"cores: core -1 is not 0\.\.3"),
+    ("[1, 1]", r"cores: \[1, 1\] names a core twice"),
+    ('["1"]', r"cores\[0\]"),
+])
+def test_bad_cores_are_refused_in_one_line(tmp_path, cores, message):
+    text = GOOD.replace('memory = 0x200000', f'memory = 0x200000\ncores = {cores}', 1)
+    with pytest.raises(EmuError, match=message) as info:
+        load_manifest(write(tmp_path, text), {"hyp", "hello", "counter"}, C)
+    assert "\n" not in str(info.value)
+
+
+def test_pack_system_refuses_bad_cores():
+    with pytest.raises(EmuError, match=r"tenant 'a': cores: \[2, 2\] names a core twice"):
+        pack_system(hyp_image(), [("a", tenant_image("a"), MiB2, None, (), (2, 2))], C)

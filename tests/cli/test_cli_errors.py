@@ -100,7 +100,7 @@ def test_guest_exit_code_is_returned(built):
 def test_trace_exceptions_goes_to_stderr_and_console_to_stdout(built):
     code, out, err = emu("run", built["solo"], "--trace", "exceptions")
     assert code == 0
-    assert out.startswith("hyp: thin hypervisor v1, 1 tenant")
+    assert out.startswith("hyp: thin hypervisor v2, 1 tenant")
     assert all(re.match(r"^ *[0-9.]+us exc  EL[0-3]->EL[0-3] ", l) for l in without_banner(err))
     assert "EC_HVC64" in err
 

@@ -16,7 +16,7 @@ def test_demo_boots_tenants_and_contains_the_attacker(built):
     out = lines(m)
     assert result.diagnostic is None
     assert result.exit_code == 1                       # one tenant contained
-    assert out[0] == "hyp: thin hypervisor v1, 3 tenants"
+    assert out[0] == "hyp: thin hypervisor v2, 3 tenants"
     assert "[hello] Hello from EL1" in out
     assert "[hello] CurrentEL: 1" in out
     assert [l for l in out if l.startswith("[counter] count")] == [f"[counter] count {i}" for i in range(1, 6)]
