@@ -349,7 +349,8 @@ class Outputs:
 
 # -- running -----------------------------------------------------------------------------------
 
-DEMO_SYSTEM = "rtos"  # manifests/rtos.toml: two RTOS tenants and an attacker
+DEMO_SYSTEM = "smp"  # manifests/smp.toml: a two-vCPU tenant, two RTOS tenants and an attacker
+DEMO_CORES = 4       # ... on cores of their own
 
 
 def _load_image(path: str, raw_addr: int | None):
@@ -849,6 +850,8 @@ def cmd_demo(args) -> int:
     root = project_root()
     out = root / "build"
     built = build(root, out, names=[DEMO_SYSTEM])
+    if args.smp is None:
+        args.smp = DEMO_CORES
     m = _make_machine(args)
     m.load(load_elf(str(built[DEMO_SYSTEM])))
     _push_input(m, args)
@@ -857,15 +860,19 @@ def cmd_demo(args) -> int:
     if result is None or code != result.exit_code:
         return code  # interrupted, or an output failed: already reported
     text = m.console.text
-    # What the demo is meant to show: both RTOS tenants run their tasks on their own ticks,
-    # preempted by the hypervisor, and finish; the attacker is contained.
+    # What the demo is meant to show: the pair's two vCPUs, on two cores, lose no increment under
+    # their lock; both RTOS tenants run their tasks on their own ticks on their own cores, and
+    # finish; the attacker is refused every core it reaches for, then contained.
+    paired = "[pair] vCPU 0: vCPU 1 is off; counter 4000 of 4000" in text
+    refused = text.count("(attacker): PSCI CPU_ON of MPIDR") == 3 and "it does not have: ignored" in text
     contained = "(attacker): stage-2 violation" in text
-    finished = all(f"({t}): system off" in text for t in ("rtos_a", "rtos_b"))
+    finished = all(f"({t}): system off" in text for t in ("pair", "rtos_a", "rtos_b"))
     ticks = "[rtos_a] [periodic] tick 30" in text and "[rtos_b] [periodic] tick 21" in text
-    ok = result.diagnostic is None and code == 1 and contained and finished and ticks
-    _say(f"emu: demo {'as expected' if ok else 'NOT as expected'}: hypervisor exit code {code}; "
-         f"attacker {'contained' if contained else 'NOT contained'}; RTOS tenants "
-         f"{'ticked and finished' if finished and ticks else 'did NOT finish as expected'}")
+    ok = result.diagnostic is None and code == 1 and paired and refused and contained and finished and ticks
+    _say(f"emu: demo {'as expected' if ok else 'NOT as expected'} on {args.smp} cores: hypervisor exit "
+         f"code {code}; pair {'counted 4000 of 4000' if paired else 'did NOT count as expected'}; "
+         f"attacker {'refused and contained' if refused and contained else 'NOT refused and contained'}; "
+         f"RTOS tenants {'ticked and finished' if finished and ticks else 'did NOT finish as expected'}")
     return 0 if ok else 1
 
 
@@ -939,7 +946,8 @@ def build_parser() -> argparse.ArgumentParser:
     b.add_argument("rest", nargs=argparse.REMAINDER)
     b.set_defaults(fn=cmd_build)
 
-    d = sub.add_parser("demo", help="build and run the shipped hypervisor with two RTOS tenants and an attacker")
+    d = sub.add_parser("demo", help="build and run the shipped hypervisor on four cores: a two-vCPU tenant, "
+                                    "two RTOS tenants and an attacker")
     _add_machine_args(d)
     d.set_defaults(fn=cmd_demo)
 
