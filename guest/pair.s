@@ -31,16 +31,15 @@ main:
     ldr     x3, =CONTEXT_ID
     hvc     #0
     mov     x19, x0
-    adr     x0, str_cpu_on_returned
-    bl      puts
-    mov     x0, x19
-    bl      put_dec
-    bl      newline
-    cbnz    x19, main_off
+    cbnz    x19, main_cpu_on_failed
 main_wait_up:
     ldr     x9, =vcpu1_ready
     ldar    x10, [x9]
     cbz     x10, main_wait_up
+    adr     x0, str_cpu_on_returned         // printed only now: vCPU 1 prints as soon as it starts
+    bl      puts
+    mov     x0, x19
+    bl      put_dec
     adr     x0, str_signalling
     bl      puts
     ldr     x9, =GICD_BASE
@@ -64,7 +63,13 @@ main_wait_off:
     mov     x0, #(2 * ITERATIONS)
     bl      put_dec
     bl      newline
-main_off:
+    b       system_off
+main_cpu_on_failed:
+    adr     x0, str_cpu_on_returned
+    bl      puts
+    mov     x0, x19
+    bl      put_dec
+    bl      newline
     b       system_off
 
 // secondary: vCPU 1's first instruction, x0 = the context ID given to CPU_ON. Its own stack, its
@@ -149,7 +154,7 @@ unlock:
 
 str_starting:           .asciz "vCPU 0: starting vCPU 1\n"
 str_cpu_on_returned:    .asciz "vCPU 0: CPU_ON returned "
-str_signalling:         .asciz "vCPU 0: vCPU 1 is up; signalling it with SGI 3\n"
+str_signalling:         .asciz " and vCPU 1 is up; signalling it with SGI 3\n"
 str_total:              .asciz "vCPU 0: vCPU 1 is off; counter "
 str_of:                 .asciz " of "
 str_up:                 .asciz "vCPU 1: up, context "

@@ -58,9 +58,8 @@ def test_each_tenant_runs_on_its_cores_and_the_pair_loses_no_increment(built):
     assert out["pair"] == [
         "hyp: tenant 0 (pair): IPA 0x40000000-0x401fffff PA 0x41000000 entry 0x40000000 cores 0 1",
         "[pair] vCPU 0: starting vCPU 1",
-        "[pair] vCPU 0: CPU_ON returned 0",
         "[pair] vCPU 1: up, context 0xc0ffee, MPIDR_EL1 0x80000001",
-        "[pair] vCPU 0: vCPU 1 is up; signalling it with SGI 3",
+        "[pair] vCPU 0: CPU_ON returned 0 and vCPU 1 is up; signalling it with SGI 3",
         "[pair] vCPU 1: took SGI 3",
         "[pair] vCPU 0: vCPU 1 is off; counter 4000 of 4000",
         "hyp: tenant 0 (pair): system off",
