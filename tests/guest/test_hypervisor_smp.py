@@ -42,8 +42,19 @@ def test_four_cores_give_qemu_s_lines_tenant_by_tenant(qemu, built):
     m, result = boot(built["smp"], 4)
     assert ref.exit_code == result.exit_code == 1 and result.diagnostic is None
     ours, theirs = by_tenant(m.console.text), by_tenant(ref.transcript.decode())
-    assert set(ours) == {"hyp", "pair", "rtos_a", "rtos_b", "attacker"}
-    assert ours == theirs
+    assert set(ours) == set(theirs) == {"hyp", "pair", "rtos_a", "rtos_b", "attacker"}
+    for tenant in ("hyp", "pair", "attacker"):  # sequences their programs fix
+        assert ours[tenant] == theirs[tenant]
+    # An RTOS tenant's periodic tasks run on its ticks, which on QEMU follow the host's clock: which
+    # tick a line names, and where it falls among the other tasks' lines, vary from run to run
+    # there. The lines of the tasks that wait for each other (producer and consumer, ping and
+    # pong) are fixed, and so are the first and the last.
+    def untimed(lines):
+        return [line for line in lines if not re.search(r"tick|event|no item", line)]
+
+    for tenant in ("rtos_a", "rtos_b"):
+        assert untimed(ours[tenant]) == untimed(theirs[tenant])
+        assert len(untimed(ours[tenant])) >= 8
 
 
 def test_the_four_core_demo_is_the_same_every_run(built):
