@@ -135,3 +135,53 @@ def test_one_core_systems_still_run_on_one_core(built):
     m, result = boot(built["demo"], 1)
     assert result.exit_code == 1 and "hyp: all tenants stopped, 1 contained" in m.console.text
     assert "cores" not in m.console.text
+
+
+def test_a_snapshot_of_the_four_core_demo_resumes_to_the_same_run(built, tmp_path):
+    # Paused while the pair's vCPUs count on cores 0 and 1 and the RTOS tenants tick on 2 and 3,
+    # with the hypervisor's lock, kicks and list registers in flight: the rest of the run is the
+    # same, to the instruction on every core.
+    from emu.machine import Console, Machine
+    from emu.snapshot import restore, save
+
+    whole, r = boot(built["smp"], 4)
+    m = Machine(console=Console(io.BytesIO(), echo=False), log=io.StringIO(), cores=4)
+    m.load(load_elf(str(built["smp"])))
+    assert m.run(max_insns=300_000).stop.name == "INSN_LIMIT"
+    assert "[pair] vCPU 1: up" in m.console.text and "counter 4000" not in m.console.text
+    save(m, tmp_path / "s.snap")
+    m2 = Machine(console=Console(io.BytesIO(), echo=False), log=io.StringIO(), cores=4)
+    m2.load(load_elf(str(built["smp"])))
+    restore(m2, str(tmp_path / "s.snap"))
+    r2 = m2.run(max_insns=MAX_INSNS)
+    assert r2.exit_code == r.exit_code == 1
+    assert m.console.transcript + m2.console.transcript == whole.console.transcript
+    assert [c.icount.retired for c in m2.cores] == [c.icount.retired for c in whole.cores]
+
+
+def with_cores(path, tenant: int, vcpus: int, cores: bytes):
+    """The system image at ``path`` with tenant ``tenant``'s MT_VCPUS and MT_CORES rewritten in the
+    packed manifest blob, as a hand-made image could have them."""
+    import dataclasses
+    import struct
+
+    image = load_elf(str(path))
+    rec = C["MF_TENANTS"] + tenant * C["MF_TENANT_SIZE"]
+    index = next(i for i, s in enumerate(image.segments) if s.addr == C["MANIFEST_PA"])
+    data = bytearray(image.segments[index].data)
+    struct.pack_into("<I", data, rec + C["MT_VCPUS"], vcpus)
+    data[rec + C["MT_CORES"]:rec + C["MT_CORES"] + C["MAX_VCPUS"]] = cores.ljust(C["MAX_VCPUS"], b"\0")
+    image.segments[index] = dataclasses.replace(image.segments[index], data=bytes(data))
+    return image
+
+
+@pytest.mark.parametrize("vcpus,cores", [(0, b""), (5, b"\0\1\2\3"), (2, b"\1\1"), (1, b"\4"), (2, b"\0\xff")],
+                         ids=["no-vcpu", "five-vcpus", "a-core-twice", "core-4", "core-255"])
+def test_the_hypervisor_refuses_cores_the_build_would(built, vcpus, cores):
+    from emu.machine import Console, Machine
+
+    m = Machine(console=Console(io.BytesIO(), echo=False), log=io.StringIO(), cores=4)
+    m.load(with_cores(built["smp"], 0, vcpus, cores))
+    result = m.run(max_insns=MAX_INSNS)
+    assert m.console.text == "hyp: bad manifest\n"
+    assert result.exit_code == C["EXIT_BAD_MANIFEST"]
