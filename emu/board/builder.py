@@ -69,30 +69,12 @@ def _make_gpex(spec, irq: IrqLine, machine: "Machine"):
     return GpexEcam(log=machine.device_log, name=spec.name)
 
 
-class _PhysicalMemoryPort:
-    """A device's DMA port onto the machine's memory (RAM and ROM; never a device register,
-    a hole or a region without write permission, which raise EmuError). No IOMMU sits in
-    front of it yet."""
-
-    def __init__(self, machine: "Machine"):
-        self._machine = machine
-
-    def read(self, addr: int, size: int) -> bytes:
-        return self._machine.read_phys(addr, size)
-
-    def write(self, addr: int, data: bytes) -> None:
-        m = self._machine
-        region = next((r for r in m.board.memory.values()
-                       if r.base <= addr and addr + len(data) <= r.end and "w" in r.access), None)
-        if region is None:
-            raise EmuError(f"physical address {addr:#x} ({len(data)} bytes) is not writable memory")
-        m.write_phys(addr, bytes(data))   # drops any core's code translated from these bytes
-
-
 def _make_fw_cfg(spec, irq: IrqLine, machine: "Machine"):
     from ..devices.fw_cfg import FwCfgMmio, virt_files, virt_items
 
-    return FwCfgMmio(_PhysicalMemoryPort(machine), virt_items(machine.board.cores), virt_files(),
+    from ..mem.dma import PhysicalPort
+
+    return FwCfgMmio(PhysicalPort(machine), virt_items(machine.board.cores), virt_files(),
                      log=machine.device_log, name=spec.name)
 
 

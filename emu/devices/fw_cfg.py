@@ -8,9 +8,9 @@ Interface
               SELECTOR at 0x08 (16 bits, big-endian, write-only), DMA at 0x10 (the big-endian
               physical address of a FWCfgDmaAccess; 8-byte write, or two 4-byte writes high
               then low, the low one starting the transfer; reads "QEMU CFG").
-    DMA port  ``dma.read(addr, size) -> bytes`` and ``dma.write(addr, data)``: the machine's
-              physical memory; either raises (any exception) for an address that is not
-              memory, which sets the control word's error bit as QEMU's failed dma_memory_*.
+    DMA port  ``dma.read(addr, size) -> bytes`` and ``dma.write(addr, data)`` (emu/mem/dma.py):
+              the machine's physical memory; either raises DmaFault for an address that is
+              not memory, which sets the control word's error bit as QEMU's failed dma_memory_*.
     Items     FW_CFG_SIGNATURE "QEMU", FW_CFG_ID (traditional interface and DMA), the file
               directory FW_CFG_FILE_DIR (files sorted by name, selectors from 0x20), and the
               ``items`` and ``files`` the constructor is given (``virt_items``/``virt_files``:
@@ -32,8 +32,9 @@ write interface was removed.
 from __future__ import annotations
 
 import struct
-from typing import Any, Protocol
+from typing import Any
 
+from ..mem.dma import DmaFault, DmaPort
 from .base import MmioDevice
 from .log import LogSink
 from .regs import WO, Reg, RegisterMap
@@ -63,11 +64,6 @@ DMA_CTL_WRITE = 0x10
 
 FILE_NAME_SIZE = 56
 DATA_OFFSET, DMA_OFFSET = 0x00, 0x10
-
-
-class DmaPort(Protocol):
-    def read(self, addr: int, size: int) -> bytes: ...
-    def write(self, addr: int, data: bytes) -> None: ...
 
 
 def virt_items(cpus: int) -> dict[int, bytes]:
@@ -185,7 +181,7 @@ class FwCfgMmio(MmioDevice):
         DMA_CTL_ERROR (QEMU fw_cfg_dma_transfer)."""
         try:
             control, length, target = struct.unpack(">IIQ", self.dma.read(address, 16))
-        except Exception:  # the port says the address is not memory
+        except DmaFault:  # the port says the address is not memory
             self.guest_error(f"DMA access structure at {address:#x} is not memory")
             self._write_control(address, DMA_CTL_ERROR)
             return
@@ -204,7 +200,7 @@ class FwCfgMmio(MmioDevice):
             try:
                 if read:
                     self.dma.write(target, data or bytes(n))
-            except Exception:
+            except DmaFault:
                 status |= DMA_CTL_ERROR
             if write:
                 status |= DMA_CTL_ERROR    # no item is writable
@@ -215,7 +211,7 @@ class FwCfgMmio(MmioDevice):
     def _write_control(self, address: int, control: int) -> None:
         try:
             self.dma.write(address, struct.pack(">I", control))
-        except Exception:
+        except DmaFault:
             self.guest_error(f"cannot write the DMA control word back to {address:#x}")
 
     # --- life cycle ------------------------------------------------------------------------

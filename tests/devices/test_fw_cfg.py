@@ -8,6 +8,7 @@ import pytest
 from emu.devices.fw_cfg import (DMA_CTL_ERROR, DMA_CTL_READ, DMA_CTL_SELECT, DMA_CTL_SKIP,
                                 DMA_CTL_WRITE, FwCfgMmio, virt_files, virt_items)
 from emu.devices.log import RecordingLog
+from emu.mem.dma import DmaFault
 
 DATA, SEL, DMA = 0x00, 0x08, 0x10
 RAM = 0x4000_0000
@@ -21,7 +22,7 @@ class Ram:
 
     def _at(self, addr, size):
         if not (RAM <= addr and addr + size <= RAM + len(self.mem)):
-            raise ValueError("not memory")
+            raise DmaFault(addr, size, False, "not memory")
         return addr - RAM
 
     def read(self, addr, size):
