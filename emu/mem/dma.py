@@ -55,6 +55,10 @@ class PhysicalPort:
         return next((r for r in self._machine.board.memory.values()
                      if r.base <= addr and addr + size <= r.end and access in r.access), None)
 
+    def accepts(self, addr: int, size: int, write: bool) -> bool:
+        """Whether a transfer there would go through (an IOMMU asks before it writes pieces)."""
+        return size >= 0 and self._region(addr, size, "w" if write else "r") is not None
+
     def read(self, addr: int, size: int) -> bytes:
         if size < 0 or self._region(addr, size, "r") is None:
             raise DmaFault(addr, size, False, "not readable memory")
