@@ -52,6 +52,7 @@ from ..devices.gpex import GpexEcam
 from ..devices.pl011 import Pl011
 from ..devices.pl031 import Pl031
 from ..devices.pl061 import Pl061
+from ..devices.smmuv3 import Smmuv3
 from ..devices.virtio_mmio import VirtioMmioBank
 from ..errors import EmuError
 from .schema import ArrayOf, Int, Invalid, Str, Table, TableOf, read_toml, show, validate
@@ -76,7 +77,12 @@ DEVICE_MODELS: dict[str, int] = {
     "gicv2m": Gicv2m.SIZE,
     "gpex": GpexEcam.SIZE,
     "fw-cfg": FwCfgMmio.SIZE,
+    "smmuv3": Smmuv3.SIZE,
 }
+
+#: Models that drive more than one SPI: ``irq`` is the first, and they take this many in a row.
+#: The SMMUv3's are QEMU virt's order: event queue, PRI queue (unused), CMD_SYNC, global error.
+DEVICE_IRQ_COUNT: dict[str, int] = {"smmuv3": 4}
 
 #: ROM device models a memory region can be (``[memory.NAME] model``): the machine maps the
 #: region as memory for reads and instruction fetches and hands writes to the model (emu/machine.py).
@@ -116,6 +122,7 @@ class DeviceSpec:
     size: int
     irq: int | None = None
     options: dict = field(default_factory=dict)  # no model takes options yet
+    index: int = field(default=-1, compare=False)   # its place among the file's [[device]] entries
 
 
 @dataclass(frozen=True)
@@ -199,6 +206,9 @@ _device = Table({
     "base": _address,
     "size": Int(PAGE_SIZE, DEVICE_SIZE_MAX, PAGE_SIZE, "4 KiB", hex=True),
     "irq": Int(),  # its range depends on the GIC: _check_wiring
+    # Present only when the board is loaded with this option, as QEMU's `-M virt,iommu=smmuv3`
+    # adds its SMMU: `--board virt,iommu=smmuv3`.
+    "when": Str(pattern=r"[a-z][a-z0-9_]*=[a-z0-9_]+", what="an option: key=value", max_len=64),
 }, frozenset({"name", "model", "base", "size"}))
 _gic = Table({
     "model": Str(choices=tuple(GIC_FRAMES)),
@@ -223,7 +233,7 @@ def _fail(source: str, key: str, message: str) -> None:
 def _windows(board: Board) -> list[tuple[str, int, int]]:
     """(key, base, end) of every address window the machine maps."""
     out = [(f"memory.{r.name}", r.base, r.end) for r in board.memory.values()]
-    out += [(f"device[{i}] ({d.name})", d.base, d.base + d.size) for i, d in enumerate(board.devices)]
+    out += [(f"{_device_key(d, i)} ({d.name})", d.base, d.base + d.size) for i, d in enumerate(board.devices)]
     gic = board.interrupt_controller
     if gic is not None:
         sizes = GIC_FRAMES[gic.model]
@@ -256,13 +266,18 @@ def _check_layout(board: Board, source: str) -> None:
             _fail(source, kb, f"{b:#x}-{b_end - 1:#x} overlaps {ka} {a:#x}-{a_end - 1:#x}")
 
 
+def _device_key(d: DeviceSpec, i: int) -> str:
+    """How messages name a device: by its place in the board file."""
+    return f"device[{d.index if d.index >= 0 else i}]"
+
+
 def _check_wiring(board: Board, source: str) -> None:
     """Device names unique, windows big enough for their model, IRQs SPIs of the GIC, one device each."""
     gic = board.interrupt_controller
     names: set[str] = set()
     wired: dict[int, str] = {}
     for i, d in enumerate(board.devices):
-        key = f"device[{i}]"
+        key = _device_key(d, i)
         if d.name in names:
             _fail(source, f"{key}.name", f"{d.name!r} names two devices")
         names.add(d.name)
@@ -273,21 +288,30 @@ def _check_wiring(board: Board, source: str) -> None:
             continue
         if gic is None:
             _fail(source, f"{key}.irq", "the board has no interrupt_controller to wire it to")
-        if d.irq not in gic.spis:
-            spis = f"SPIs {SPI_FIRST}..{SPI_FIRST + gic.num_spis - 1}" if gic.num_spis else "no SPIs (num_spis 0)"
-            _fail(source, f"{key}.irq", f"{d.irq} is not an SPI of the GIC, which has {spis}; "
-                                        "0-31 are SGIs and per-CPU PPIs")
-        if d.irq in wired:
-            _fail(source, f"{key}.irq", f"SPI {d.irq} is already wired to {wired[d.irq]}")
-        wired[d.irq] = d.name
+        for irq in range(d.irq, d.irq + DEVICE_IRQ_COUNT.get(d.model, 1)):
+            if irq not in gic.spis:
+                spis = f"SPIs {SPI_FIRST}..{SPI_FIRST + gic.num_spis - 1}" if gic.num_spis else "no SPIs (num_spis 0)"
+                _fail(source, f"{key}.irq", f"{irq} is not an SPI of the GIC, which has {spis}; "
+                                            "0-31 are SGIs and per-CPU PPIs")
+            if irq in wired:
+                _fail(source, f"{key}.irq", f"SPI {irq} is already wired to {wired[irq]}")
+            wired[irq] = d.name
 
 
-def board_from_data(data: dict, source: str) -> Board:
-    """A checked :class:`Board` from a parsed board file; every problem is one EmuError line."""
+def board_from_data(data: dict, source: str, options: frozenset[str] = frozenset()) -> Board:
+    """A checked :class:`Board` from a parsed board file; every problem is one EmuError line.
+    ``options`` (``key=value``) switch on the devices whose ``when`` names them; one that no
+    device names is refused."""
     data = validate(data, BOARD_SCHEMA, source)
     memory = {n: MemoryRegion(n, m["base"], m["size"], m.get("access", "rwx"), m.get("model"), m.get("banks", 1))
               for n, m in data["memory"].items()}
-    devices = [DeviceSpec(d["name"], d["model"], d["base"], d["size"], d.get("irq")) for d in data.get("device", [])]
+    known = sorted({d["when"] for d in data.get("device", []) if "when" in d})
+    for option in sorted(options):
+        if option not in known:
+            raise EmuError(f"{source}: board {data['name']} has no option {show(option)} "
+                           f"({'options: ' + ', '.join(known) if known else 'it takes none'})")
+    devices = [DeviceSpec(d["name"], d["model"], d["base"], d["size"], d.get("irq"), index=i)
+               for i, d in enumerate(data.get("device", [])) if d.get("when") is None or d["when"] in options]
     ic = data.get("interrupt_controller")
     gic = None if ic is None else InterruptControllerSpec(ic["model"], ic["frames"], ic.get("num_spis", 256))
     board = Board(data["name"], data.get("description", ""), data.get("cpu", "cortex-a53"), data.get("cores", 1),
@@ -302,11 +326,16 @@ def known_boards() -> list[str]:
 
 
 def load_board(name_or_path: str = "virt") -> Board:
-    """Load a board by name (``virt``) or from a TOML file path."""
+    """Load a board by name (``virt``) or from a TOML file path, with options after commas as
+    QEMU's ``-M`` takes them: ``virt,iommu=smmuv3``."""
+    name_or_path, *opts = name_or_path.split(",")
+    for opt in opts:
+        if "=" not in opt:
+            raise EmuError(f"board option {show(opt)} is not key=value (as in virt,iommu=smmuv3)")
     path = Path(name_or_path)
     if path.suffix != ".toml" and not path.exists():
         if name_or_path not in known_boards():
             raise EmuError(f"unknown board {show(name_or_path)} (known: {', '.join(known_boards())}; "
                            "or give a .toml file)")
         path = Path(str(resources.files(__package__).joinpath(f"{name_or_path}.toml")))
-    return board_from_data(read_toml(path), str(path))
+    return board_from_data(read_toml(path), str(path), frozenset(opts))

@@ -78,6 +78,22 @@ def _make_fw_cfg(spec, irq: IrqLine, machine: "Machine"):
                      log=machine.device_log, name=spec.name)
 
 
+def _make_smmuv3(spec, irq: IrqLine, machine: "Machine"):
+    from ..devices.smmuv3 import Smmuv3
+    from ..mem.dma import PhysicalPort
+
+    # Its four SPIs in QEMU virt's order (emu/board DEVICE_IRQ_COUNT): the event queue (``irq``,
+    # wired by the builder), the PRI queue (not modelled), CMD_SYNC and the global error.
+    def line(n: int) -> IrqLine:
+        out = IrqLine(None, f"{spec.name}.spi{spec.irq + n}")
+        machine.irq_lines[spec.irq + n] = out
+        machine.builder.connect_irq(spec.irq + n, out)
+        return out
+
+    return Smmuv3(PhysicalPort(machine), eventq=irq, cmd_sync=line(2), gerror=line(3),
+                  log=machine.device_log, name=spec.name)
+
+
 # Device models by the name a board file uses. Each factory gets its spec, its IRQ output and
 # the machine's services (console, clock, log); wiring stays here, not in the devices.
 DEVICE_MODELS: dict[str, Callable] = {
@@ -88,6 +104,7 @@ DEVICE_MODELS: dict[str, Callable] = {
     "gicv2m": _make_gicv2m,
     "gpex": _make_gpex,
     "fw-cfg": _make_fw_cfg,
+    "smmuv3": _make_smmuv3,
 }
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from importlib import resources
+from pathlib import Path
 
 import pytest
 
@@ -84,7 +85,7 @@ MALFORMED = [
     (edited("[memory.ram]", "[memory.dram]"), "memory.ram: missing"),
     (edited('name = "uart0"\n', ""), "device[0].name: missing"),
     (VIRT + "\ncolour = 1\n", "colour: unknown key"),
-    (edited("irq = 33", "irq = 33\nbaud = 115200"), "device[0].baud: unknown key (expected: name, model, base, size, irq)"),
+    (edited("irq = 33", "irq = 33\nbaud = 115200"), "device[0].baud: unknown key (expected: name, model, base, size, irq, when)"),
     (edited('access = "rx"', 'access = "rx"\nshared = true'), "memory.flash.shared: unknown key"),
     (edited("frames = { gicd = 0x08000000, ", "frames = { "), "interrupt_controller.frames.gicd: missing"),
     (VIRT + '\n[[device]]\nname = "uart0"\nmodel = "pl011"\nbase = 0x0c000000\nsize = 0x1000\n',
@@ -193,3 +194,36 @@ def test_emu_run_reports_a_bad_board_or_ram_in_one_line(tmp_path, capsys, args, 
     code = main(["run", str(elf), "--max-insns", "100", *[a.format(bad=bad) for a in args]])
     err = capsys.readouterr().err
     assert code == 2 and err.count("\n") == 1 and err.startswith(message.format(bad=bad))
+
+
+def test_a_board_option_adds_the_devices_it_names_and_nothing_else():
+    from emu.board import load_board
+
+    plain, smmu = load_board("virt"), load_board("virt,iommu=smmuv3")
+    assert "smmu" not in [d.name for d in plain.devices]
+    [dev] = [d for d in smmu.devices if d.name == "smmu"]
+    assert (dev.model, dev.base, dev.size, dev.irq) == ("smmuv3", 0x09050000, 0x20000, 106)
+    assert [d for d in smmu.devices if d.name != "smmu"] == plain.devices
+
+
+@pytest.mark.parametrize("name,message", [
+    ("virt,iommu=foo", "board virt has no option 'iommu=foo' (options: iommu=smmuv3)"),
+    ("virt,iommu", "board option 'iommu' is not key=value"),
+    ("virt,,", "board option '' is not key=value"),
+])
+def test_bad_board_options_are_one_line(name, message):
+    from emu.board import load_board
+
+    with pytest.raises(EmuError) as err:
+        load_board(name)
+    assert message in str(err.value) and "\n" not in str(err.value)
+
+
+def test_a_device_taking_several_spis_has_them_all_checked(tmp_path):
+    from emu.board import load_board
+
+    text = (Path(__file__).resolve().parents[2] / "emu" / "board" / "virt.toml").read_text()
+    bad = tmp_path / "b.toml"
+    bad.write_text(text.replace("irq = 106", "irq = 285"))     # 285..288: past the GIC's 287
+    with pytest.raises(EmuError, match=r"device\[\d+\]\.irq: 288 is not an SPI of the GIC"):
+        load_board(f"{bad},iommu=smmuv3")
