@@ -325,3 +325,13 @@ def test_the_caches_survive_a_snapshot(rig):
     other.smmu.from_state(rig.smmu.state())
     assert other.smmu.stream(5).read(IPA, 4) == bytes(4)
     assert other.smmu.walks == 0                         # the IOTLB came along too
+
+
+def test_turning_the_smmu_off_stops_cached_translations_at_once(rig):
+    rig.enable()
+    stream = rig.smmu.stream(5)
+    stream.read(IPA, 4)
+    stream.read(IPA, 4)                                  # served from the caches now
+    rig.w(CR0, 0b1100)                                   # SMMUEN off; GBPA aborts
+    with pytest.raises(DmaFault, match="GBPA.ABORT"):
+        stream.read(IPA, 4)
