@@ -390,6 +390,14 @@ def _add_machine_args(p: argparse.ArgumentParser) -> None:
                    help=f"bytes for the UART to receive as the guest takes them: TEXT (escapes allowed), "
                         f"@FILE, or - for stdin (a terminal: read as the guest polls) (at most {_human(MAX_INPUT)})")
     p.add_argument("--console-file", default=None, metavar="FILE", help="also write the console here")
+    p.add_argument("--toe", action="append", default=[], metavar="OPTS",
+                   help="the TCP offload engine on real host TCP: hostfwd=tcp:[HOST]:HPORT-:PORT (a host "
+                        "port to the TOE port a tenant listens on; HPORT 0: any), connect=NET (where "
+                        "outbound connections may go; default loopback only); repeatable")
+    p.add_argument("--record", default=None, metavar="FILE",
+                   help="write every network event the TOE gets, with its virtual time, to FILE")
+    p.add_argument("--replay", default=None, metavar="FILE",
+                   help="give the TOE the events of a --record FILE instead of a network")
     p.add_argument("--semihosting-config", type=_semihosting_config, default=None, metavar="OPTS",
                    help="Arm semihosting, as QEMU's option: enable=on|off (default on), userspace=on|off "
                         "(default off: honoured only at the EL the machine boots at; on: lower ELs too, "
@@ -467,15 +475,47 @@ def _positive_int(text: str) -> int:
     return n
 
 
+def _network(args):
+    """(network, record list, board name) for --toe, --record and --replay: the board gets its
+    TOE (toe=on) when any of them asks for one."""
+    from .devices.toe import LiveNet, ReplayNet
+    from .net import EventLog, load_events, parse_toe
+
+    toe, record_to, replay = getattr(args, "toe", []), getattr(args, "record", None), getattr(args, "replay", None)
+    if not (toe or record_to or replay):
+        return None, None, args.board
+    if replay and (toe or record_to):
+        raise EmuError("--replay gives the TOE a recorded network: it goes without --toe and --record")
+    board = args.board if "toe=on" in args.board.split(",") else args.board + ",toe=on"
+    if replay:
+        return ReplayNet(load_events(replay)), None, board
+    opts = parse_toe(toe)
+    record = None
+    if record_to:
+        try:
+            record = EventLog(open(record_to, "w", encoding="utf-8"))
+        except OSError as err:
+            raise EmuError(f"--record {record_to}: cannot write: {err.strerror or err}") from None
+    try:
+        net = LiveNet(opts.forwards, opts.connect or ["127.0.0.0/8"])
+    except OSError as err:
+        raise EmuError(f"--toe: cannot listen: {err.strerror or err}") from None
+    for (host, _, port), hport in zip(opts.forwards, net.ports):
+        _say(f"emu: toe: {host}:{hport} -> port {port}")
+    return net, record, board
+
+
 def _new_machine(args, console):
     """The machine the options describe; a RAM size it cannot have is one line, not a trace."""
     from unicorn import UcError
 
     from .machine import Machine
 
+    network, record, board = _network(args)
     try:
-        return Machine(args.board, ram_size=args.ram, console=console, time_mode=args.time, start_el=args.el,
-                       semihosting=args.semihosting_config, cores=args.smp, quantum=args.quantum)
+        return Machine(board, ram_size=args.ram, console=console, time_mode=args.time, start_el=args.el,
+                       semihosting=args.semihosting_config, cores=args.smp, quantum=args.quantum,
+                       network=network, network_record=record)
     except EmuError:
         raise
     except (UcError, OSError, OverflowError, ValueError, MemoryError) as err:

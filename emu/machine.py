@@ -93,8 +93,12 @@ class Machine:
     def __init__(self, board: Board | str = "virt", *, ram_size: int | None = None,
                  console: Console | None = None, log: TextIO | None = None, time_mode: str = "deterministic",
                  start_el: int = 2, semihosting: SemihostingConfig | None = None, cores: int | None = None,
-                 quantum: int | None = None):
+                 quantum: int | None = None, network=None, network_record: list | None = None):
         self.board = load_board(board) if isinstance(board, str) else board
+        # What a TOE on the board talks to (emu/devices/toe.py: LiveNet or ReplayNet; None: no
+        # network) and where it records the events it gets (emu/net.py).
+        self.network = network
+        self.network_record = network_record
         if ram_size is not None:
             self.board = self.board.with_ram_size(ram_size)
         self.console = console or Console()

@@ -53,6 +53,7 @@ from ..devices.pl011 import Pl011
 from ..devices.pl031 import Pl031
 from ..devices.pl061 import Pl061
 from ..devices.smmuv3 import Smmuv3
+from ..devices.toe import Toe
 from ..devices.virtio_mmio import VirtioMmioBank
 from ..errors import EmuError
 from .schema import ArrayOf, Int, Invalid, Str, Table, TableOf, read_toml, show, validate
@@ -78,11 +79,12 @@ DEVICE_MODELS: dict[str, int] = {
     "gpex": GpexEcam.SIZE,
     "fw-cfg": FwCfgMmio.SIZE,
     "smmuv3": Smmuv3.SIZE,
+    "toe": Toe.SIZE,
 }
 
 #: Models that drive more than one SPI: ``irq`` is the first, and they take this many in a row.
 #: The SMMUv3's are QEMU virt's order: event queue, PRI queue (unused), CMD_SYNC, global error.
-DEVICE_IRQ_COUNT: dict[str, int] = {"smmuv3": 4}
+DEVICE_IRQ_COUNT: dict[str, int] = {"smmuv3": 4, "toe": 16}
 
 #: ROM device models a memory region can be (``[memory.NAME] model``): the machine maps the
 #: region as memory for reads and instruction fetches and hands writes to the model (emu/machine.py).

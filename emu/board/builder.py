@@ -94,6 +94,25 @@ def _make_smmuv3(spec, irq: IrqLine, machine: "Machine"):
                   log=machine.device_log, name=spec.name)
 
 
+def _make_toe(spec, irq: IrqLine, machine: "Machine"):
+    from ..devices.toe import SESSIONS, Toe
+    from ..mem.dma import PhysicalPort
+
+    # One SPI per session from ``irq`` (emu/board DEVICE_IRQ_COUNT). A session's data moves
+    # through its stream of the SMMU when the board has one, straight to memory otherwise.
+    lines = [irq]
+    for n in range(1, SESSIONS):
+        line = IrqLine(None, f"{spec.name}.spi{spec.irq + n}")
+        machine.irq_lines[spec.irq + n] = line
+        machine.builder.connect_irq(spec.irq + n, line)
+        lines.append(line)
+    smmu = next((d for d in machine.devices.values() if type(d).__name__ == "Smmuv3"), None)
+    physical = PhysicalPort(machine)
+    dma = smmu.stream if smmu is not None else (lambda sid: physical)
+    return Toe(lines, machine.clock, dma, machine.network, machine.network_record,
+               log=machine.device_log, name=spec.name)
+
+
 # Device models by the name a board file uses. Each factory gets its spec, its IRQ output and
 # the machine's services (console, clock, log); wiring stays here, not in the devices.
 DEVICE_MODELS: dict[str, Callable] = {
@@ -105,6 +124,7 @@ DEVICE_MODELS: dict[str, Callable] = {
     "gpex": _make_gpex,
     "fw-cfg": _make_fw_cfg,
     "smmuv3": _make_smmuv3,
+    "toe": _make_toe,
 }
 
 

@@ -358,9 +358,14 @@ class LiveNet:
         self.connecting: set[int] = set()
         for host, host_port, toe_port in forwards:
             ls = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-            ls.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-            ls.bind((host, host_port))
-            ls.listen(16)
+            try:
+                ls.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+                ls.bind((host, host_port))
+                ls.listen(16)
+            except OSError:
+                ls.close()
+                self.shutdown()         # the ones already listening, too
+                raise
             ls.setblocking(False)
             self.selector.register(ls, selectors.EVENT_READ)
             self.listeners.append((ls, toe_port))

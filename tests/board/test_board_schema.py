@@ -207,7 +207,7 @@ def test_a_board_option_adds_the_devices_it_names_and_nothing_else():
 
 
 @pytest.mark.parametrize("name,message", [
-    ("virt,iommu=foo", "board virt has no option 'iommu=foo' (options: iommu=smmuv3)"),
+    ("virt,iommu=foo", "board virt has no option 'iommu=foo' (options: iommu=smmuv3, toe=on)"),
     ("virt,iommu", "board option 'iommu' is not key=value"),
     ("virt,,", "board option '' is not key=value"),
 ])
