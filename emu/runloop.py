@@ -2,10 +2,10 @@
 
 Each step gives the current core one ``emu_start`` with a stop armed at its next timer
 deadline, the end of its turn or the instruction budget, then deals with why it stopped: an
-interrupt to take, a flash window to remap, a trapped timer access, a WFI, the end of the
-run. Between steps it chooses the core that runs next (emu/smp.py: turns of ``quantum``
-instructions, WFI, skipping time when every core waits), and turns Unicorn's errors into
-diagnostics that name the address, the PC and what the guest was doing.
+interrupt to take, a flash window to remap, a trapped timer access, a WFI, a WFE, the end of
+the run. Between steps it chooses the core that runs next (emu/smp.py: turns of ``quantum``
+instructions, WFI and WFE, skipping time when every core waits), and turns Unicorn's errors
+into diagnostics that name the address, the PC and what the guest was doing.
 
 The run's state (its result, the budget, the pause request) is the machine's, so that hooks
 and tools that hold the machine see it.
@@ -22,6 +22,7 @@ from unicorn.arm64_const import UC_ARM64_REG_PC, UC_ARM64_REG_X0, UC_ARM64_REG_X
 
 from .cpu.core import VECTOR_NAMES
 from .cpu.esr import describe, insn_address
+from .cpu.native import SEVL, WFE
 from .errors import EmuError
 from .smp import Core
 from .stop import RunResult, Stop
@@ -200,6 +201,9 @@ class RunLoop:
         self.m._pause_request = None
         self.m._run_thread = threading.get_ident()
         self.m._budget_end = self.m.retired + max_insns if max_insns else None
+        for core in self.m.cores:
+            # With one core a turn means nothing: no stop for WFE, which Unicorn runs as a NOP.
+            core.icount.watch_wfe = len(self.m.cores) > 1
         try:
             # Timer outputs follow the counter: brought up to date here, after every step and
             # after every skip of time (nothing else moves the counter).
@@ -272,6 +276,7 @@ class RunLoop:
         timeout_us = self._arm_deadline()
         if m._pause_request is not None:
             icount.stop_soon()  # asked while the deadline was being armed
+        icount.forget_last_block()
         m._running = True
         try:
             uc.emu_start(pc, 1, timeout=timeout_us)
@@ -287,6 +292,8 @@ class RunLoop:
             m._settle_rom_banks()  # a flash command was written
         pc = cpu.pc
         icount.settle(pc)
+        if icount.wfe_set_full:
+            icount.grow_wfe_set()  # stopped before a block that ends in WFE: it is translated again
         trap, core.timer_regs.pending_trap = core.timer_regs.pending_trap, None
         if trap is not None:
             # A timer register access that CNTHCTL_EL2/CNTKCTL_EL1 traps: enter the
@@ -298,6 +305,16 @@ class RunLoop:
         if cpu.pending_error is not None:
             err, cpu.pending_error = cpu.pending_error, None
             raise err
+        last = self._insn_before(pc)
+        if last == WFE and len(m.cores) > 1 and not cpu.interrupt_takeable and self._insn_before(pc, 2) != SEVL:
+            # WFE ends the turn, the core staying runnable: it waits for another core's SEV or
+            # store, and those can only come in other cores' turns. Ended here, before any reason
+            # to stop the run is looked at, so that a run paused or saved right after a WFE goes
+            # on as one never paused (a snapshot keeps the turn). A WFE completes at once, and the
+            # core goes on, with an unmasked interrupt pending (a wake-up event, Arm ARM D1.16.1)
+            # or right after SEVL, which set the event register. emu/cpu/native.py stops the
+            # core after every WFE not after SEVL, where no other stop came first.
+            core.turn_end = icount.retired
         if m._result is not None:
             return
         self._update_timers()
@@ -312,19 +329,20 @@ class RunLoop:
             else:
                 m._result = RunResult(EXIT_TIMEOUT, Stop.INSN_LIMIT,
                                       f"stopped after {max_insns} instructions, {self.where()}")
-        elif core.powered and self._is_wfi(pc - 4) and not cpu.interrupt_pending:
+        elif core.powered and last == WFI and not cpu.interrupt_pending:
             core.waiting = True  # until an interrupt is pending for it
 
-    def _is_wfi(self, addr: int) -> bool:
-        # WFI ends its translation block, so a stop after one is at the end of the block
-        # counted last: anywhere else, no need to read the instruction through stage 1.
-        if not self.m.icount.ends_last_block(addr + 4):
-            return False
-        pa = self.m.cpu.fetch_pa(addr)
+    def _insn_before(self, pc: int, n: int = 1) -> int | None:
+        """The ``n``th last instruction of the block counted last, if the core stopped just after
+        that block: where a WFI or a WFE leaves it, since both end their translation block.
+        Elsewhere None, without reading the instruction through stage 1."""
+        if not self.m.icount.ends_last_block(pc) or pc - 4 * n < self.m.icount.last_block_start:
+            return None
+        pa = self.m.cpu.fetch_pa(pc - 4 * n)
         try:
-            return pa is not None and struct.unpack("<I", self.m.read_phys(pa, 4))[0] == WFI
+            return None if pa is None else struct.unpack("<I", self.m.read_phys(pa, 4))[0]
         except EmuError:
-            return False
+            return None
 
     def _unicorn_error(self, err: UcError) -> RunResult:
         where = self.where()

@@ -8,10 +8,14 @@ stores, LDXR/STXR and LDADD alike.
 
 **Scheduling (the virtual-time contract).** The run loop runs one core at a time, round robin
 in core order, each for at most ``quantum`` retired instructions (``--quantum``, default
-QUANTUM). A core's turn ends early when it waits (WFI), is powered off, or stops for anything
-the run loop handles (an interrupt to take, a device access that ends in a stop). Virtual time
-is one timeline: the counter advances with the instructions of whichever core runs, one tick
-per 16 (emu/cpu/clock.py), so N busy cores share the 1 GHz virtual rate. A core in WFI costs
+QUANTUM). A core's turn ends early when it waits (WFI), executes WFE, is powered off, or stops
+for anything the run loop handles (an interrupt to take, a device access that ends in a stop).
+A core in WFE waits for another core's SEV or store (Linux's spinlock unlock has no SEV), which
+can only come in another core's turn, so its turn ends there; it stays runnable and goes on
+after the WFE at its next turn, where the guest looks again (SEVL just before the WFE, or an
+unmasked interrupt pending, lets it complete at once instead). Virtual time is one timeline:
+the counter advances with the instructions of whichever core runs, one tick per 16
+(emu/cpu/clock.py), so N busy cores share the 1 GHz virtual rate. A core in WFI costs
 no time; when every powered core waits, time skips to the next deadline. So the same image
 and input give the same interleaving, transcript and trace every run.
 

@@ -509,6 +509,14 @@ class Cpu:
             return None
         return None if masked else 1
 
+    @property
+    def interrupt_takeable(self) -> bool:
+        """An interrupt is pending that would be taken now, not masked: what wakes a WFE, which
+        masked interrupts do not (Arm DDI 0487, D1.16.1), unlike a WFI."""
+        return any(line and self.interrupt_target(fiq, virtual) is not None
+                   for fiq, virtual, line in ((True, False, self._fiq_line), (False, False, self._irq_line),
+                                              (True, True, self._vfiq_line), (False, True, self._virq_line)))
+
     def deliver_interrupts(self) -> ExceptionEntry | None:
         """Take one pending, unmasked interrupt. Call only at an instruction boundary."""
         for fiq, virtual, line in ((True, False, self._fiq_line), (False, False, self._irq_line),

@@ -3,12 +3,14 @@
 Unicorn bakes some hooks into the code it translates: code, block, instruction and memory
 access hooks are looked up when a block is translated, so a block translated before the hook
 was added never calls it, and one translated while it existed keeps calling it after it is
-gone. The registry drops the translated code whenever such a hook comes or goes; the callers
-no longer each remember to. Other kinds (interrupts, invalid accesses) are looked up as they
-happen and need nothing.
+gone. An edge hook is called as a block is translated, so it never hears of one translated
+before it came. The registry drops the translated code whenever such a hook comes or goes; the
+callers no longer each remember to. Other kinds (interrupts, invalid accesses) are looked up as
+they happen and need nothing.
 
 A hook added through the registry is on every core's Unicorn, so a breakpoint or a watchpoint
-holds whichever core gets there; the callback's first argument says which Unicorn it was.
+holds whichever core gets there; the callback's first argument says which Unicorn it was. A hook
+with per-core state (the Python block counter, where native code is missing) names its Unicorn.
 Native hooks (C callbacks with per-core data: the block counter, the MRS/MSR filter, the
 interrupt hook) are added for one Unicorn with ``add_native``.
 """
@@ -21,6 +23,7 @@ from dataclasses import dataclass, field
 from unicorn import (
     UC_HOOK_BLOCK,
     UC_HOOK_CODE,
+    UC_HOOK_EDGE_GENERATED,
     UC_HOOK_INSN,
     UC_HOOK_MEM_FETCH,
     UC_HOOK_MEM_READ,
@@ -30,9 +33,9 @@ from unicorn import (
 )
 from unicorn.unicorn_py3.unicorn import uc_hook_h, uclib
 
-#: Hook kinds that Unicorn compiles into translated blocks.
+#: Hook kinds that Unicorn compiles into translated blocks, or calls as it translates them.
 TRANSLATED = (UC_HOOK_CODE | UC_HOOK_BLOCK | UC_HOOK_INSN | UC_HOOK_MEM_READ | UC_HOOK_MEM_WRITE
-              | UC_HOOK_MEM_FETCH | UC_HOOK_MEM_READ_AFTER)
+              | UC_HOOK_MEM_FETCH | UC_HOOK_MEM_READ_AFTER | UC_HOOK_EDGE_GENERATED)
 
 
 @dataclass
@@ -51,15 +54,17 @@ class HookRegistry:
         """A core's Unicorn: hooks added from now on are on it too."""
         self._ucs.append(uc)
 
-    def add(self, kind: int, callback, user_data=None, begin: int = 1, end: int = 0, insn: int = 0) -> Hook:
-        """``uc.hook_add`` on every core (begin > end: the whole address space; ``insn``: the
-        instruction of a UC_HOOK_INSN)."""
+    def add(self, kind: int, callback, user_data=None, begin: int = 1, end: int = 0, insn: int = 0,
+            uc: Uc | None = None) -> Hook:
+        """``uc.hook_add`` on every core, or on ``uc`` only (begin > end: the whole address space;
+        ``insn``: the instruction of a UC_HOOK_INSN)."""
         hook = Hook(kind)
-        for uc in self._ucs:
-            hook.handles.append((uc, uc.hook_add(kind, callback, user_data, begin, end, insn)))
+        for target in self._ucs if uc is None else [uc]:
+            hook.handles.append((target, target.hook_add(kind, callback, user_data, begin, end, insn)))
         self._hooks.append(hook)
         if kind & TRANSLATED:
-            self.flush_translations()
+            for target, _ in hook.handles:
+                target.ctl_flush_tb()
         return hook
 
     def add_native(self, uc: Uc, kind: int, callback: int, user: int | None, begin: int = 1, end: int = 0,

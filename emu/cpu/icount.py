@@ -5,13 +5,18 @@ and stops emulation at the block boundary where the count reaches the limit, or 
 at a misaligned PC (the machine then takes the PC alignment fault). The hook is always there,
 in realtime mode too, so that no guest can make Unicorn run from a misaligned PC. Without native
 code, a Python block hook does the same, much more slowly.
+
+With ``watch_wfe`` set (several cores), the hook also stops right after a WFE, for the run loop
+to end the core's turn. Unicorn gives no hook for WFE, so an edge hook records which translated
+blocks end in one (emu/cpu/native.py).
 """
 
 from __future__ import annotations
 
 import ctypes
 
-from unicorn import UC_HOOK_BLOCK, Uc
+from unicorn import UC_HOOK_BLOCK, UC_HOOK_EDGE_GENERATED, UC_PROT_EXEC, UC_PROT_READ, Uc
+from unicorn.unicorn_py3.unicorn import uclib
 
 from . import native
 from .hooks import HookRegistry
@@ -19,6 +24,41 @@ from .hooks import HookRegistry
 NO_LIMIT = (1 << 64) - 1
 STOPPED_AT_LIMIT = 1
 STOPPED_MISALIGNED = 2  # a block was about to run at a PC that is not a multiple of 4
+STOPPED_AFTER_WFE = 3   # a block was about to run right after a block that ends in WFE
+STOPPED_WFE_SET_FULL = 4  # a block that ends in WFE was translated and the set had no room
+
+WFE_SLOTS = 1024  # of the set of blocks that end in WFE, to begin with; it doubles when half full
+
+_vmem_read = uclib.uc_vmem_read
+_vmem_read.argtypes = [ctypes.c_void_p, ctypes.c_uint64, ctypes.c_int, ctypes.c_void_p, ctypes.c_size_t]
+_vmem_read.restype = ctypes.c_int
+
+_B_NEXT = 0x14000001  # b .+4
+
+
+def _report_every_translation(uc: Uc) -> None:
+    """Make Unicorn report the first blocks it translates to UC_HOOK_EDGE_GENERATED as well.
+
+    Unicorn calls that hook only once a block has returned to its main loop normally: tb_find
+    (qemu/accel/tcg/cpu-exec.c) reads ``uc->last_tb``, which nothing sets before then and
+    nothing clears after. On a fresh Unicorn the first block translated, and every one after it
+    until a block ends without an exception or a WFE, would go unreported, and a WFE in them
+    unseen. So one branch runs first, from a scratch page unmapped again at once. The page is
+    device memory, whose code QEMU translates one instruction at a time and never files under
+    a physical page: a RAM page would stay in the page table that every flush of the translated
+    code walks, and that cost Linux on four cores 6% of its boot."""
+    page = uc.ctl_get_page_size()
+    addr = 0  # the lowest free page
+    for begin, end, _perms in sorted(uc.mem_regions()):
+        if addr + page <= begin:
+            break
+        addr = max(addr, (end + page) & ~(page - 1))
+    uc.mmio_map(addr, page, lambda _uc, offset, _size, _ud: _B_NEXT if offset == 0 else 0, None, None, None)
+    try:
+        uc.mem_protect(addr, page, UC_PROT_READ | UC_PROT_EXEC)
+        uc.emu_start(addr, addr + 4)
+    finally:
+        uc.mem_unmap(addr, page)
 
 
 class InstructionCounter:
@@ -29,10 +69,16 @@ class InstructionCounter:
         if hooks is None:
             hooks = HookRegistry()
             hooks.attach(uc)
+        _report_every_translation(uc)
         if self.native:
+            self._c.vmem_read = ctypes.cast(_vmem_read, ctypes.c_void_p).value
+            self._wfe_slots(WFE_SLOTS)
+            hooks.add_native(uc, UC_HOOK_EDGE_GENERATED, native.edge_hook_address(), ctypes.addressof(self._c))
             hooks.add_native(uc, UC_HOOK_BLOCK, native.block_hook_address(), ctypes.addressof(self._c))
         else:
-            hooks.add(UC_HOOK_BLOCK, self._py_block)
+            self._py_wfe_starts: set[int] = set()
+            hooks.add(UC_HOOK_EDGE_GENERATED, self._py_edge, uc=uc)
+            hooks.add(UC_HOOK_BLOCK, self._py_block, uc=uc)
 
     def _py_block(self, uc: Uc, _addr: int, size: int, _ud) -> None:
         c = self._c
@@ -42,10 +88,56 @@ class InstructionCounter:
         elif c.count >= c.limit:
             c.stopped = 1
             uc.emu_stop()
+        elif c.wfe_watch and _addr == c.last_addr + c.last_size and c.last_addr in self._py_wfe_starts:
+            c.stopped = STOPPED_AFTER_WFE
+            uc.emu_stop()
         else:
             c.count += size
             c.last_addr = _addr
             c.last_size = size
+
+    def _py_edge(self, uc: Uc, block, _prev, _ud) -> None:
+        # The native edge hook's job (emu/cpu/native.py): words = [the one before, the last].
+        n = min(block.size // 4, 2)
+        words = (ctypes.c_uint32 * 2)()
+        at = block.pc + block.size - 4 * n
+        if n and not _vmem_read(uc._uch, at, UC_PROT_EXEC, ctypes.byref(words, 4 * (2 - n)), 4 * n) \
+                and words[1] == native.WFE and words[0] != native.SEVL:
+            self._py_wfe_starts.add(block.pc)
+
+    def _wfe_slots(self, slots: int) -> None:
+        """A set of ``slots`` slots (a power of two) for the starts of blocks that end in WFE,
+        holding those already recorded (emu/cpu/native.py)."""
+        c = self._c
+        old = list(self._wfe_starts) if c.wfe_starts else []
+        self._wfe_starts = (ctypes.c_uint64 * slots)()
+        c.wfe_starts, c.wfe_mask, c.wfe_used, c.wfe_room = ctypes.addressof(self._wfe_starts), slots - 1, 0, slots // 2
+        for key in old:
+            if key:
+                i = key >> 2
+                while self._wfe_starts[i & (slots - 1)]:
+                    i += 1
+                self._wfe_starts[i & (slots - 1)] = key
+                c.wfe_used += 1
+
+    @property
+    def watch_wfe(self) -> bool:
+        """Stop right after a WFE (STOPPED_AFTER_WFE): with several cores, a WFE ends the turn."""
+        return bool(self._c.wfe_watch)
+
+    @watch_wfe.setter
+    def watch_wfe(self, on: bool) -> None:
+        self._c.wfe_watch = int(on)
+
+    @property
+    def wfe_set_full(self) -> bool:
+        return self._c.stopped == STOPPED_WFE_SET_FULL
+
+    def grow_wfe_set(self) -> None:
+        """After STOPPED_WFE_SET_FULL: double the set, and drop the translated code so that the
+        block the edge hook had no room for is translated, and recorded, again."""
+        self._wfe_slots(2 * (self._c.wfe_mask + 1))
+        self.uc.ctl_flush_tb()
 
     @property
     def count_address(self) -> int:
@@ -84,7 +176,17 @@ class InstructionCounter:
         """True if ``pc`` is just past the block counted last (where a stop between blocks,
         or after an instruction that ends its block, leaves the PC)."""
         c = self._c
-        return pc == c.last_addr + c.last_size
+        return c.last_size > 0 and pc == c.last_addr + c.last_size
+
+    @property
+    def last_block_start(self) -> int:
+        return self._c.last_addr
+
+    def forget_last_block(self) -> None:
+        """Before emulation starts again. The stop that ended the last start has been dealt
+        with, a WFE before it included; so the first block to run must not be taken for one
+        entered right after a WFE, which would stop it again, and again."""
+        self._c.last_addr = self._c.last_size = 0
 
     @property
     def limit_reached(self) -> bool:

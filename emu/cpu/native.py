@@ -12,6 +12,20 @@ Keystone (no compiler needed) and Python is reached only when there is work:
   advances deterministically at about 60% of free-running speed, where Unicorn's own
   ``count`` option (a hook per instruction) runs at about 15%. The count is per block: a block
   cut short by an exception still counts whole, the same way on every run.
+- **WFE** (the same block hook, and ``UC_HOOK_EDGE_GENERATED``): Unicorn executes WFE as a
+  yield that no hook sees (QEMU's EXCP_YIELD is an internal exit, never an interrupt), but WFE
+  always ends its translation block. So when Unicorn translates a block, the edge hook reads
+  the block's last two instructions through the CPU's TLB (``uc_vmem_read``, which the fetch
+  has just filled) and, if the last is WFE and the one before it not SEVL (which sets the event
+  register, so that the WFE completes at once: Linux's ``sevl; wfe``), adds the block's start
+  address to an open-addressing set. With several cores, a block entered at the end of the
+  block counted last, if that one's start is in the set, is not counted and stops emulation
+  instead: the core has just executed a WFE, and the run loop ends its turn (emu/runloop.py).
+  Other blocks pay two compares: only a block entered where the last one ended (a fall-through)
+  is looked up. The set is never pruned: an address whose code changed since gives a stop too
+  many, which the run loop checks and ignores, never one too few. When the set is half full,
+  the edge hook stops emulation before the new block runs, and the counter grows the set and
+  drops the translated code, so that the block is translated and recorded again.
 - **System-register filter** (``UC_HOOK_INSN`` for MRS/MSR): Unicorn calls the hook for every
   MRS/MSR executed. The filter passes only CRn == 14 (the generic timer registers) on to the
   Python handler and lets every other system register execute natively. On a machine with
@@ -42,21 +56,35 @@ import sys
 import time
 from functools import lru_cache
 
+from unicorn import UC_PROT_EXEC
 from unicorn.arm64_const import UC_ARM64_REG_PSTATE
 from unicorn.unicorn_py3.unicorn import uclib
 
 
 class BlockCounter(ctypes.Structure):
-    """Shared with the native block hook. ``count`` and ``limit`` are in bytes of code."""
+    """Shared with the native block and edge hooks. ``count`` and ``limit`` are in bytes of code."""
 
     _fields_ = [
         ("count", ctypes.c_uint64),
         ("limit", ctypes.c_uint64),
         ("stop_fn", ctypes.c_uint64),
-        ("stopped", ctypes.c_uint64),     # 1: the limit was reached; 2: a block at a misaligned PC
+        ("stopped", ctypes.c_uint64),     # 1: the limit was reached; 2: a block at a misaligned PC;
+                                          # 3: a block right after a WFE; 4: the WFE set is full
         ("last_addr", ctypes.c_uint64),   # the block counted last, so that a stop inside it can
         ("last_size", ctypes.c_uint64),   # give back the part that did not run
+        ("wfe_watch", ctypes.c_uint64),   # not 0: stop after a WFE (several cores)
+        ("wfe_starts", ctypes.c_uint64),  # the set: u64 slots holding start | 1 (0: empty),
+                                          # probed from (start >> 2) & mask up
+        ("wfe_mask", ctypes.c_uint64),    # slots - 1, slots a power of two
+        ("wfe_used", ctypes.c_uint64),
+        ("wfe_room", ctypes.c_uint64),    # entries the set takes before the edge hook stops
+        ("vmem_read", ctypes.c_uint64),   # uc_vmem_read
     ]
+
+
+#: A64 encodings of WFE (HINT #2) and SEVL (HINT #5).
+WFE = 0xD503205F
+SEVL = 0xD50320BF
 
 
 class SysregFilter(ctypes.Structure):
@@ -91,19 +119,46 @@ CLOCK_MONOTONIC = 1   # Linux's clock id, the clock of Python's time.monotonic_n
 
 
 _X86_64 = {
-    # block hook (rdi=uc, rsi=address, edx=size, rcx=user)
+    # block hook (rdi=uc, rsi=address, edx=size, rcx=user). With wfe_watch, a block entered where
+    # the last one ended, if that one's start is in the set, stops instead of being counted.
     "block": """
         test sil, 3
         jnz block_misaligned
         mov rax, qword ptr [rcx]
         cmp rax, qword ptr [rcx + 8]
         jae block_stop
+        cmp qword ptr [rcx + 48], 0
+        jne block_wfe
+    block_count:
         mov r8d, edx
         add rax, r8
         mov qword ptr [rcx], rax
         mov qword ptr [rcx + 32], rsi
         mov qword ptr [rcx + 40], r8
         ret
+    block_wfe:
+        mov r9, qword ptr [rcx + 32]
+        add r9, qword ptr [rcx + 40]
+        cmp r9, rsi
+        jne block_count
+        mov r10, qword ptr [rcx + 56]
+        mov r11, qword ptr [rcx + 64]
+        mov r8, qword ptr [rcx + 32]
+        shr r8, 2
+    block_probe:
+        and r8, r11
+        mov r9, qword ptr [r10 + r8 * 8]
+        test r9, r9
+        jz block_count
+        xor r9, 1
+        cmp r9, qword ptr [rcx + 32]
+        je block_after_wfe
+        inc r8
+        jmp block_probe
+    block_after_wfe:
+        mov qword ptr [rcx + 24], 3
+        mov rax, qword ptr [rcx + 16]
+        jmp rax
     block_stop:
         mov qword ptr [rcx + 24], 1
         mov rax, qword ptr [rcx + 16]
@@ -112,6 +167,76 @@ _X86_64 = {
         mov qword ptr [rcx + 24], 2
         mov rax, qword ptr [rcx + 16]
         jmp rax
+    """,
+    # edge hook, called when Unicorn translates a block (rdi=uc, rsi=the new block's uc_tb
+    # {u64 pc; u16 icount; u16 size}, rdx=the previous one, rcx=BlockCounter): if the block ends
+    # in WFE not after SEVL, put its start in the set. Its last two instructions are read into
+    # [rsp] (the one before, 0 if none) and [rsp + 4] (the last).
+    "edge": """
+        movzx eax, word ptr [rsi + 10]
+        test eax, eax
+        jz edge_done
+        push rbx
+        push r12
+        push r13
+        sub rsp, 16
+        mov rbx, rcx
+        mov r12, qword ptr [rsi]
+        mov r13, rdi
+        lea r8, [r12 + rax]
+        or r12, 1
+        mov qword ptr [rsp], 0
+        cmp eax, 8
+        jb edge_one
+        lea rsi, [r8 - 8]
+        mov rcx, rsp
+        mov r8d, 8
+        jmp edge_read
+    edge_one:
+        lea rsi, [r8 - 4]
+        lea rcx, [rsp + 4]
+        mov r8d, 4
+    edge_read:
+        mov edx, {UC_PROT_EXEC}
+        call qword ptr [rbx + 88]
+        test eax, eax
+        jnz edge_leave
+        cmp dword ptr [rsp + 4], {WFE}
+        jne edge_leave
+        cmp dword ptr [rsp], {SEVL}
+        je edge_leave
+        mov r10, qword ptr [rbx + 56]
+        mov r11, qword ptr [rbx + 64]
+        mov r8, r12
+        shr r8, 2
+    edge_probe:
+        and r8, r11
+        mov r9, qword ptr [r10 + r8 * 8]
+        cmp r9, r12
+        je edge_leave
+        test r9, r9
+        jz edge_insert
+        inc r8
+        jmp edge_probe
+    edge_insert:
+        mov rax, qword ptr [rbx + 72]
+        cmp rax, qword ptr [rbx + 80]
+        jae edge_full
+        mov qword ptr [r10 + r8 * 8], r12
+        inc rax
+        mov qword ptr [rbx + 72], rax
+        jmp edge_leave
+    edge_full:
+        mov qword ptr [rbx + 24], 4
+        mov rdi, r13
+        call qword ptr [rbx + 16]
+    edge_leave:
+        add rsp, 16
+        pop r13
+        pop r12
+        pop rbx
+    edge_done:
+        ret
     """,
     # sysreg hook (rdi=uc, esi=reg, rdx=cp_reg, rcx=user) -> eax
     "sysreg": """
@@ -251,12 +376,36 @@ _AARCH64 = {
         ldr x5, [x3, #8]
         cmp x4, x5
         b.hs block_stop
+        ldr x5, [x3, #48]
+        cbnz x5, block_wfe
+    block_count:
         add x4, x4, w2, uxtw
         str x4, [x3]
         str x1, [x3, #32]
         mov w6, w2
         str x6, [x3, #40]
         ret
+    block_wfe:
+        ldp x5, x6, [x3, #32]
+        add x6, x5, x6
+        cmp x6, x1
+        b.ne block_count
+        ldp x7, x8, [x3, #56]
+        orr x11, x5, #1
+        lsr x9, x5, #2
+    block_probe:
+        and x9, x9, x8
+        ldr x10, [x7, x9, lsl #3]
+        cbz x10, block_count
+        cmp x10, x11
+        b.eq block_after_wfe
+        add x9, x9, #1
+        b block_probe
+    block_after_wfe:
+        mov x6, #3
+        str x6, [x3, #24]
+        ldr x16, [x3, #16]
+        br x16
     block_stop:
         mov x6, #1
         str x6, [x3, #24]
@@ -267,6 +416,75 @@ _AARCH64 = {
         str x6, [x3, #24]
         ldr x16, [x3, #16]
         br x16
+    """,
+    # edge hook (x0=uc, x1=the new block's uc_tb, x2=the previous one, x3=BlockCounter); as on x86-64.
+    "edge": """
+        ldrh w4, [x1, #10]
+        cbz w4, edge_done
+        stp x29, x30, [sp, #-48]!
+        mov x29, sp
+        stp x19, x20, [sp, #16]
+        str x21, [sp, #32]
+        mov x19, x0
+        mov x20, x3
+        ldr x21, [x1]
+        add x5, x21, x4
+        orr x21, x21, #1
+        str xzr, [sp, #40]
+        cmp x4, #8
+        b.lo edge_one
+        sub x1, x5, #8
+        add x3, sp, #40
+        mov x4, #8
+        b edge_read
+    edge_one:
+        sub x1, x5, #4
+        add x3, sp, #44
+        mov x4, #4
+    edge_read:
+        mov w2, #{UC_PROT_EXEC}
+        ldr x16, [x20, #88]
+        blr x16
+        cbnz w0, edge_leave
+        ldp w4, w6, [sp, #40]
+        movz w5, #{WFE_LO}
+        movk w5, #{WFE_HI}, lsl #16
+        cmp w6, w5
+        b.ne edge_leave
+        movz w5, #{SEVL_LO}
+        movk w5, #{SEVL_HI}, lsl #16
+        cmp w4, w5
+        b.eq edge_leave
+        ldp x7, x8, [x20, #56]
+        lsr x9, x21, #2
+    edge_probe:
+        and x9, x9, x8
+        ldr x10, [x7, x9, lsl #3]
+        cmp x10, x21
+        b.eq edge_leave
+        cbz x10, edge_insert
+        add x9, x9, #1
+        b edge_probe
+    edge_insert:
+        ldp x11, x12, [x20, #72]
+        cmp x11, x12
+        b.hs edge_full
+        str x21, [x7, x9, lsl #3]
+        add x11, x11, #1
+        str x11, [x20, #72]
+        b edge_leave
+    edge_full:
+        mov x6, #4
+        str x6, [x20, #24]
+        mov x0, x19
+        ldr x16, [x20, #16]
+        blr x16
+    edge_leave:
+        ldr x21, [sp, #32]
+        ldp x19, x20, [sp, #16]
+        ldp x29, x30, [sp], #48
+    edge_done:
+        ret
     """,
     # sysreg hook (x0=uc, w1=reg, x2=cp_reg, x3=user) -> w0
     "sysreg": """
@@ -402,6 +620,16 @@ _AARCH64 = {
 }
 
 
+def _fill(src: str) -> str:
+    """The constants the sources name in braces."""
+    for name, value in (("PSTATE", UC_ARM64_REG_PSTATE), ("CLOCK_MONOTONIC", CLOCK_MONOTONIC),
+                        ("UC_PROT_EXEC", UC_PROT_EXEC), ("WFE", WFE), ("WFE_LO", WFE & 0xFFFF),
+                        ("WFE_HI", WFE >> 16), ("SEVL", SEVL), ("SEVL_LO", SEVL & 0xFFFF),
+                        ("SEVL_HI", SEVL >> 16)):
+        src = src.replace("{" + name + "}", str(value))
+    return src
+
+
 @lru_cache(maxsize=1)
 def _code() -> dict[str, int] | None:
     """Addresses of the assembled callbacks in executable memory, or None."""
@@ -419,7 +647,7 @@ def _code() -> dict[str, int] | None:
         base = ctypes.addressof(ctypes.c_char.from_buffer(page))
         addrs, off = {}, 0
         for name, src in sources.items():
-            src = src.replace("{PSTATE}", str(UC_ARM64_REG_PSTATE)).replace("{CLOCK_MONOTONIC}", str(CLOCK_MONOTONIC))
+            src = _fill(src)
             blob = bytes(ks.asm(src, base + off)[0])
             page.seek(off)
             page.write(blob)
@@ -444,6 +672,16 @@ def uc_emu_stop_address() -> int:
 
 def block_hook_address() -> int:
     return _code()["block"]
+
+
+def edge_hook_address() -> int:
+    """The hook that records the translated blocks that end in WFE (user data: the
+    :class:`BlockCounter` of the block hook)."""
+    return _code()["edge"]
+
+
+def uc_vmem_read_address() -> int:
+    return ctypes.cast(uclib.uc_vmem_read, ctypes.c_void_p).value
 
 
 def sysreg_hook_address() -> int:
