@@ -15,6 +15,11 @@ into (the idea of Hafnium's manifest: partitions are data, not code)::
     # irqs = [48, 49]           # optional SPIs (INTID 32..95) the tenant owns, each at most one tenant's
     # cores = [1, 2]            # optional physical cores, one vCPU on each (default [0]): vCPU 0
                                 # boots on the first, the others start with PSCI CPU_ON
+    # toe = { sessions = 2, listen = [7000], connect = "127.0.0.1:9000" }
+                                # optional share of the TCP offload engine: its sessions (their
+                                # pages at IPA TENANT_TOE_IPA), up to two ports to listen on, and
+                                # one address (and port, or any) to connect to; needs the board's
+                                # TOE and SMMU (emu run --toe ...)
 
 **Prebuilt tenants.** An ``image`` that contains ``/`` or ends in ``.elf`` or ``.bin`` is a file,
 not an image name: any toolchain's output. It is looked for relative to the manifest's
@@ -52,6 +57,7 @@ an ELF file, :func:`read_placements` rebuilds the same list from the blob and th
 
 from __future__ import annotations
 
+import ipaddress
 import re
 import struct
 from dataclasses import dataclass, field
@@ -64,7 +70,7 @@ from emu.board.schema import ArrayOf, Int, Str, Table, read_toml, show, validate
 from emu.loader.constants import firmware_constants
 from emu.errors import EmuError
 from emu.loader.image import Image, Segment
-from emu.loader.placements import NAME_FIELD_BYTES, SPI_COUNT, SPI_FIRST, TenantPlacement
+from emu.loader.placements import NAME_FIELD_BYTES, SPI_COUNT, SPI_FIRST, TenantPlacement, ToeShare
 from emu.loader.placements import require as _require
 
 SZ_2M = 2 << 20
@@ -91,6 +97,11 @@ MANIFEST_SCHEMA = Table({
         "pa": Int(hex=True),
         "irqs": ArrayOf(Int(), SPI_COUNT),
         "cores": ArrayOf(Int(), 64, min_items=1),
+        "toe": Table({
+            "sessions": Int(1, 16),
+            "listen": ArrayOf(Int(1, 65535), 2),
+            "connect": Str(pattern=r"\d{1,3}(\.\d{1,3}){3}(:\d{1,5})?", what="IPV4 or IPV4:PORT", max_len=21),
+        }, frozenset({"sessions"})),
     }, frozenset({"name", "image", "memory"})), max_items=64, min_items=1),
 }, frozenset({"hypervisor", "tenant"}))
 
@@ -191,6 +202,7 @@ class TenantSpec:
     pa: int | None = None
     irqs: tuple[int, ...] = ()
     cores: tuple[int, ...] = (0,)
+    toe: ToeShare | None = None
     file: Path | None = None   # a prebuilt image (``image`` names a file), found
     raw: int | None = None     # ... and read as a raw binary loaded and entered at this IPA
 
@@ -266,8 +278,10 @@ def load_manifest(path: Path | str, images: Collection[str] | None = None,
             raise EmuError(f"{where}: image {show(entry['image'])} is not declared in images.toml")
         cores = tuple(entry.get("cores", (0,)))
         _check_cores(cores, c, where)
+        toe = _toe_share(entry.get("toe"), where)
         tenants.append(TenantSpec(entry["name"], entry["image"], entry["memory"], entry.get("pa"),
-                                  tuple(entry.get("irqs", ())), cores, file, raw))
+                                  tuple(entry.get("irqs", ())), cores, toe, file, raw))
+    _check_toe_sessions([t.toe for t in tenants], c, str(path))
     board = board or firmware_board()
     _check_layout([(t.name, t.memory, t.pa) for t in tenants], c, str(path), board)
     _check_irqs([(t.name, t.irqs) for t in tenants], str(path), board)
@@ -283,6 +297,34 @@ def _find_image_file(image: str, manifest: Path, root: Path | str | None, where:
             return candidate
     looked = " or ".join(str(p) for p in places) if not Path(image).is_absolute() else "that path"
     raise EmuError(f"{where}: image file {show(image)} not found (looked in {looked})")
+
+
+def _toe_share(data: dict | None, where: str) -> ToeShare | None:
+    """A manifest's ``toe`` table as a ToeShare."""
+    if data is None:
+        return None
+    addr, port = 0, 0
+    if "connect" in data:
+        host, _, port_text = data["connect"].partition(":")
+        try:
+            addr = int(ipaddress.IPv4Address(host))
+        except ValueError:
+            raise EmuError(f"{where}: toe.connect: {host!r} is not an IPv4 address") from None
+        port = int(port_text) if port_text else 0
+        if port > 65535 or addr == 0:
+            raise EmuError(f"{where}: toe.connect: {data['connect']!r} is not an address and port to reach")
+    listen = tuple(data.get("listen", ()))
+    if len(set(listen)) != len(listen):
+        raise EmuError(f"{where}: toe.listen: {list(listen)} names a port twice")
+    return ToeShare(data["sessions"], listen, addr, port)
+
+
+def _check_toe_sessions(shares, c: Mapping[str, int], source: str) -> None:
+    """The tenants' sessions fit the TOE's (toe.inc: TOE_SESSIONS), given out in tenant order."""
+    total = sum(s.sessions for s in shares if s is not None)
+    if total > _require(c, "TOE_SESSIONS"):
+        raise EmuError(f"{source}: toe: the tenants ask for {total} sessions; the TOE has "
+                       f"TOE_SESSIONS = {_require(c, 'TOE_SESSIONS')}")
 
 
 def _check_cores(cores: Collection[int], c: Mapping[str, int], where: str) -> None:
@@ -387,6 +429,10 @@ def manifest_blob(placements: list[TenantPlacement], constants: Mapping[str, int
         struct.pack_into("<Q", blob, rec + _require(c, "MT_SPIS"), spi_bitmap(t.irqs))
         struct.pack_into("<I", blob, rec + _require(c, "MT_VCPUS"), len(t.cores))
         struct.pack_into(f"{len(t.cores)}B", blob, rec + _require(c, "MT_CORES"), *t.cores)
+        if t.toe is not None:
+            ports = (list(t.toe.listen) + [0, 0])[:2]
+            struct.pack_into("<IIII", blob, rec + _require(c, "MT_TOE_SESSIONS"), t.toe.sessions,
+                             ports[0] | ports[1] << 16, t.toe.connect_addr, t.toe.connect_port)
     return bytes(blob)
 
 
@@ -407,8 +453,10 @@ def pack_system(hyp: Image, tenants: list[tuple], constants: Mapping[str, int] |
         raise EmuError(f"{name}: a system needs at least one tenant")
     if len(tenants) > max_tenants:
         raise EmuError(f"{name}: {len(tenants)} tenants; at most MAX_TENANTS = {max_tenants}")
-    tenants = [(*t, (), (0,))[:6] if len(t) == 4 else (*t, (0,))[:6] for t in tenants]
-    for tname, *_, cores in tenants:
+    tenants = [(*t, (), (0,), None)[:7] if len(t) == 4 else (*t, (0,), None)[:7] if len(t) == 5
+               else (*t, None)[:7] for t in tenants]
+    _check_toe_sessions([t[6] for t in tenants], c, name)
+    for tname, *_, cores, _toe in tenants:
         if not isinstance(tname, str) or not TENANT_NAME.fullmatch(tname):
             raise EmuError(f"{name}: tenant name {show(tname)} is not {_NAME_RULE}")
         _check_cores(tuple(cores), c, f"{name}: tenant {tname!r}")
@@ -423,7 +471,7 @@ def pack_system(hyp: Image, tenants: list[tuple], constants: Mapping[str, int] |
     segments: list[tuple[str, Segment]] = [("hypervisor", s) for s in hyp.segments]
     symbols = dict(hyp.symbols)
     types = dict(getattr(hyp, "symbol_types", {}) or {})
-    for index, ((tname, image, memory, _, irqs, cores), pa) in enumerate(zip(tenants, pas)):
+    for index, ((tname, image, memory, _, irqs, cores, toe), pa) in enumerate(zip(tenants, pas)):
         where = f"{name}: tenant {tname!r} (image {image.name})"
         for seg in image.segments:
             if seg.addr < ipa or seg.addr >= ipa + memory:
@@ -437,7 +485,8 @@ def pack_system(hyp: Image, tenants: list[tuple], constants: Mapping[str, int] |
         if not image.contains(image.entry) or image.entry % 4:
             raise EmuError(f"{where}: entry {image.entry:#x} is outside the image or not word aligned")
         placements.append(TenantPlacement(tname, index, ipa, pa, memory, image.entry,
-                                          dict(image.symbols), image.name, tuple(sorted(irqs)), tuple(cores)))
+                                          dict(image.symbols), image.name, tuple(sorted(irqs)), tuple(cores),
+                                          toe))
         tenant_types = getattr(image, "symbol_types", {}) or {}
         for label, addr in image.symbols.items():
             symbols[f"{tname}:{label}"] = addr - ipa + pa
@@ -465,6 +514,7 @@ def pack_manifest(manifest: Manifest, images: Mapping[str, Image],
                   constants: Mapping[str, int] | None = None, name: str | None = None) -> SystemImage:
     """The system image a manifest describes, from its already assembled ``images`` by name."""
     return pack_system(images[manifest.hypervisor],
-                       [(t.name, t.load_file() if t.file else images[t.image], t.memory, t.pa, t.irqs, t.cores)
+                       [(t.name, t.load_file() if t.file else images[t.image], t.memory, t.pa, t.irqs, t.cores,
+                         t.toe)
                         for t in manifest.tenants],
                        constants, name=name or manifest.path.stem, quantum=manifest.quantum_ticks)

@@ -22,6 +22,17 @@ SPI_FIRST = 32          # MT_SPIS bit n is INTID SPI_FIRST + n ...
 SPI_COUNT = 64          # ... for n < 64 (a u64)
 
 
+@dataclass(frozen=True)
+class ToeShare:
+    """A tenant's share of the TOE: how many sessions, the ports it may listen on, and where it
+    may connect (address 0: nowhere; port 0: any)."""
+
+    sessions: int
+    listen: tuple[int, ...] = ()
+    connect_addr: int = 0
+    connect_port: int = 0
+
+
 @dataclass
 class TenantPlacement:
     """Where one tenant lives: its IPA window ``[ipa, ipa + size)`` backed by ``[pa, pa + size)``.
@@ -42,6 +53,7 @@ class TenantPlacement:
     image: str = ""
     irqs: tuple[int, ...] = ()
     cores: tuple[int, ...] = (0,)  # MT_CORES: the physical core of each vCPU, vCPU 0 first
+    toe: "ToeShare | None" = None  # MT_TOE_*: its share of the TCP offload engine
 
     def ipa_to_pa(self, ipa: int) -> int | None:
         """The physical address behind ``ipa``, or None outside the tenant's window."""
@@ -97,6 +109,11 @@ def read_placements(image: Image, constants: Mapping[str, int] | None = None) ->
                             size=field_("MT_SIZE"), entry=field_("MT_ENTRY"),
                             irqs=tuple(SPI_FIRST + n for n in range(SPI_COUNT) if spis >> n & 1),
                             cores=tuple(data[cores_at:cores_at + vcpus]))
+        sessions = field_("MT_TOE_SESSIONS", "<I")
+        if sessions:
+            ports = field_("MT_TOE_LISTEN", "<I")
+            t.toe = ToeShare(sessions, tuple(p for p in (ports & 0xFFFF, ports >> 16) if p),
+                             field_("MT_TOE_CONNECT_ADDR", "<I"), field_("MT_TOE_CONNECT_PORT", "<I"))
         prefix = f"{t.name}:"
         t.symbols = {label[len(prefix):]: t.pa_to_ipa(addr) for label, addr in image.symbols.items()
                      if label.startswith(prefix) and t.pa_to_ipa(addr) is not None}

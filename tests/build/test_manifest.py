@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import struct
 from pathlib import Path
 
@@ -12,7 +13,7 @@ from emu.loader.constants import firmware_constants
 from emu.build.elf import write_elf
 from emu.build.manifest import (SystemImage, load_manifest, manifest_blob, pack_manifest, pack_system,
                                 quantum_ticks, spi_bitmap)
-from emu.loader.placements import TenantPlacement, read_placements
+from emu.loader.placements import TenantPlacement, ToeShare, read_placements
 from emu.errors import EmuError
 from emu.loader.elf import load_elf
 from emu.loader.image import Image, Segment
@@ -47,19 +48,20 @@ def test_blob_layout_matches_manifest_inc(tmp_path):
     # Offsets as the assembler computes them from manifest.inc, independently of constants.py.
     names = ["MANIFEST_MAGIC", "MANIFEST_VERSION", "MF_MAGIC", "MF_VERSION", "MF_TENANT_COUNT", "MF_TENANTS",
              "MF_TENANT_SIZE", "MT_IPA_BASE", "MT_PA_BASE", "MT_SIZE", "MT_ENTRY", "MT_ID", "MT_FLAGS", "MT_NAME",
-             "MT_NAME_SIZE", "MT_SPIS", "MT_VCPUS", "MT_CORES", "MAX_VCPUS"]
+             "MT_NAME_SIZE", "MT_SPIS", "MT_VCPUS", "MT_CORES", "MAX_VCPUS", "MT_TOE_SESSIONS", "MT_TOE_LISTEN",
+             "MT_TOE_CONNECT_ADDR", "MT_TOE_CONNECT_PORT"]
     src = tmp_path / "offsets.s"
     src.write_text('.include "manifest.inc"\n' + "".join(f".quad {n}\n" for n in names))
     off = dict(zip(names, struct.unpack(f"<{len(names)}Q", assemble(src, 0, [INCLUDE]).segments[0].data)))
 
     placements = [TenantPlacement("hello", 0, IPA, 0x41000000, MiB2, IPA + 0x40),
                   TenantPlacement("counter_with_a_31_char_name_xyz", 1, IPA, 0x42000000, 2 * MiB2, IPA,
-                                  cores=(3, 1))]
+                                  cores=(3, 1), toe=ToeShare(2, (7000, 7001), 0x7F000001, 9000))]
     blob = manifest_blob(placements, C)
     assert len(blob) == off["MF_TENANTS"] + 2 * off["MF_TENANT_SIZE"]
     assert blob[off["MF_MAGIC"]:off["MF_MAGIC"] + 8] == b"MANIFST0"
     assert struct.unpack_from("<Q", blob, off["MF_MAGIC"])[0] == off["MANIFEST_MAGIC"]
-    assert struct.unpack_from("<I", blob, off["MF_VERSION"])[0] == off["MANIFEST_VERSION"] == 3  # cores
+    assert struct.unpack_from("<I", blob, off["MF_VERSION"])[0] == off["MANIFEST_VERSION"] == 4  # TOE shares
     assert struct.unpack_from("<I", blob, off["MF_TENANT_COUNT"])[0] == 2
     for t in placements:
         rec = off["MF_TENANTS"] + t.index * off["MF_TENANT_SIZE"]
@@ -75,7 +77,10 @@ def test_blob_layout_matches_manifest_inc(tmp_path):
         assert struct.unpack_from("<I", blob, rec + off["MT_VCPUS"])[0] == len(t.cores)
         cores = blob[rec + off["MT_CORES"]:rec + off["MT_CORES"] + off["MAX_VCPUS"]]
         assert cores == bytes(t.cores).ljust(off["MAX_VCPUS"], b"\0")
-        assert off["MT_CORES"] + off["MAX_VCPUS"] <= off["MF_TENANT_SIZE"]
+        assert off["MT_CORES"] + off["MAX_VCPUS"] <= off["MT_TOE_SESSIONS"]
+        toe = struct.unpack_from("<4I", blob, rec + off["MT_TOE_SESSIONS"])
+        assert toe == ((2, 7000 | 7001 << 16, 0x7F000001, 9000) if t.toe else (0, 0, 0, 0))
+        assert off["MT_TOE_CONNECT_PORT"] + 4 <= off["MF_TENANT_SIZE"]
     assert placements[0].cores == (0,)  # a tenant names no cores: one vCPU on core 0, as in v1
 
 
@@ -174,7 +179,7 @@ def test_shipped_manifests_load():
     ('hypervisor = "hyp"\ncolour = 1\n[[tenant]]\nname="a"\nimage="hello"\nmemory=0x200000\n',
      "m.toml: colour: unknown key (expected: hypervisor, quantum_us, tenant)"),
     ('hypervisor = "hyp"\n[[tenant]]\nname="a"\nimage="hello"\nmemory=0x200000\nvcpus=2\n',
-     "m.toml: tenant[0].vcpus: unknown key (expected: name, image, raw, memory, pa, irqs, cores)"),
+     "m.toml: tenant[0].vcpus: unknown key (expected: name, image, raw, memory, pa, irqs, cores, toe)"),
     ('hypervisor = "hyp"\n[[tenant]]\nname="a"\nmemory=0x200000\n', "m.toml: tenant[0].image: missing"),
     ('hypervisor = "hyp"\n[[tenant]]\nname="a"\nimage="nosuch"\nmemory=0x200000\n',
      "tenant 'a': image 'nosuch' is not declared in images.toml"),
@@ -435,3 +440,31 @@ def test_bad_cores_are_refused_in_one_line(tmp_path, cores, message):
 def test_pack_system_refuses_bad_cores():
     with pytest.raises(EmuError, match=r"tenant 'a': cores: \[2, 2\] names a core twice"):
         pack_system(hyp_image(), [("a", tenant_image("a"), MiB2, None, (), (2, 2))], C)
+
+
+# --- TOE shares -------------------------------------------------------------------------------
+
+def test_a_toe_share_goes_into_the_blob_and_comes_back_from_the_elf(tmp_path):
+    text = GOOD.replace('memory = 0x200000', 'memory = 0x200000\ntoe = { sessions = 3, listen = [7000], '
+                        'connect = "127.0.0.1:9000" }', 1)
+    m = load_manifest(write(tmp_path, text), {"hyp", "hello", "counter"}, C)
+    assert m.tenants[0].toe == ToeShare(3, (7000,), 0x7F000001, 9000) and m.tenants[1].toe is None
+    images = {"hyp": hyp_image(), "hello": tenant_image("hello"), "counter": tenant_image("counter")}
+    placements = read_placements(load_elf(write_elf(pack_manifest(m, images, C), tmp_path / "s.elf")), C)
+    assert [p.toe for p in placements] == [ToeShare(3, (7000,), 0x7F000001, 9000), None]
+
+
+@pytest.mark.parametrize("toe,message", [
+    ("{ sessions = 17 }", r"toe\.sessions: 17"),
+    ("{ sessions = 2, listen = [7000, 7000] }", r"toe\.listen: \[7000, 7000\] names a port twice"),
+    ("{ sessions = 2, listen = [1, 2, 3] }", r"toe\.listen: 3 entries"),
+    ('{ sessions = 2, connect = "999.0.0.1" }', r"toe\.connect: '999\.0\.0\.1' is not an IPv4 address"),
+    ('{ sessions = 2, connect = "127.0.0.1:99999" }', r"is not an address and port to reach"),
+    ("{ listen = [7000] }", r"toe\.sessions: missing"),
+    ("{ sessions = 12 }", r"the tenants ask for 24 sessions; the TOE has TOE_SESSIONS = 16"),
+])
+def test_bad_toe_shares_are_refused_in_one_line(tmp_path, toe, message):
+    text = re.sub(r"memory = (0x\w+)", lambda m: f"{m.group(0)}\ntoe = {toe}", GOOD)     # both tenants
+    with pytest.raises(EmuError, match=message) as info:
+        load_manifest(write(tmp_path, text), {"hyp", "hello", "counter"}, C)
+    assert "\n" not in str(info.value)
