@@ -486,7 +486,8 @@ def _network(args):
         return None, None, args.board
     if replay and (toe or record_to):
         raise EmuError("--replay gives the TOE a recorded network: it goes without --toe and --record")
-    board = args.board if "toe=on" in args.board.split(",") else args.board + ",toe=on"
+    # A TOE comes with the SMMU that confines its DMA: the SmartNIC board.
+    board = args.board + "".join(f",{o}" for o in ("iommu=smmuv3", "toe=on") if o not in args.board.split(","))
     if replay:
         return ReplayNet(load_events(replay)), None, board
     opts = parse_toe(toe)

@@ -12,6 +12,7 @@
 //   WFI          waits for a virtual interrupt; WFE yields           (hyp_traps.inc)
 //   SMC          not supported, skipped                              (hyp_traps.inc)
 //   stage-2 data abort on the console page: PL011 emulated           (hyp_traps.inc)
+//   SMMU events: a tenant's DMA refused, the tenant contained         (hyp_toe.inc)
 //   stage-2 data abort on the GICD page: virtual distributor         (hyp_vgicd.inc)
 //   physical IRQs: forwarded to their owner through list registers   (hyp_gic.inc)
 //   CNTHP, INTID 26: the end of a time slice, or the watchdog         (hyp_sched.inc)
@@ -26,6 +27,8 @@
 .include "smccc.inc"
 .include "manifest.inc"
 .include "gic.inc"
+.include "toe.inc"
+.include "smmu.inc"
 .include "hyp_defs.inc"
 .include "hyp_frame.inc"
 
@@ -74,6 +77,7 @@ hyp_main_tenant_loop:
     // slices, and it is the watchdog of a cooperative system (hyp_sched.inc).
     bl      gic_init
     bl      gic_cpu_init
+    bl      toe_init                        // the SMMU and the TOE, if any tenant has sessions
     bl      watchdog_init
     // A time slice or SPIs given to tenants need the tenants' interrupts from the start; otherwise
     // they are brought up when a tenant first touches its interrupt controller.
@@ -133,6 +137,7 @@ el2_setup:
 .include "hyp_stage2.inc"
 .include "hyp_sched.inc"
 .include "hyp_smp.inc"
+.include "hyp_toe.inc"
 .include "hyp_traps.inc"
 .include "hyp_gic.inc"
 .include "hyp_vgicd.inc"

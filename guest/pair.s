@@ -132,8 +132,9 @@ work_next:
     ldp     x29, x30, [sp], #32
     ret
 
-// lock / unlock: a test-and-set spinlock; a waiter sleeps in WFE, which the hypervisor traps
-// (HCR_EL2.TWE) and takes as a yield.
+// lock / unlock: a test-and-set spinlock; a waiter sleeps in WFE. The hypervisor asks for WFE to
+// trap (HCR_EL2.TWE) and would take it as a yield, but QEMU 7.2 and Unicorn never trap WFE: it
+// ends the core's turn here (docs/smp.md), and the lock holder's release wakes the waiter.
 lock:
     ldr     x9, =lock_word
     mov     w10, #1

@@ -1,11 +1,16 @@
-// echo: a bare-metal TCP echo server on the TOE, at EL2 with physical DMA (no SMMU, no
-// hypervisor): `emu run build/toe_echo.elf --toe hostfwd=tcp::17000-:7000`. It gives itself
+// echo: a bare-metal TCP echo server on the TOE, at EL2 with physical DMA (no hypervisor; the
+// SMMU that comes with the TOE set to let transfers through untranslated, as firmware that does
+// not use it does): `emu run build/toe_echo.elf --toe hostfwd=tcp::17000-:7000`. It gives itself
 // sessions 0-3 in the management page, listens on port 7000 with session 0, and echoes what
 // each connection sends. When a client has half-closed and everything is echoed back, it closes
 // the session; after CLIENTS connections it prints how many bytes it echoed and exits 0.
 
     .include "../probes/probe.inc"
     .include "toe.inc"
+    .include "smmu.inc"
+
+.equ SMMU_GBPA,         0x44
+.equ SMMU_GBPA_UPDATE,  (1 << 31)           // ABORT clear: bypass while SMMUEN is clear
 
 .equ OWNER,             1
 .equ PORT,              7000
@@ -14,6 +19,9 @@
 
 probe_main:
     LINE    "toe: echo server on port 7000"
+    ldr     x9, =SMMU_BASE
+    ldr     w10, =SMMU_GBPA_UPDATE
+    str     w10, [x9, #SMMU_GBPA]
     ldr     x19, =TOE_BASE
     mov     w9, #OWNER
     str     w9, [x19, #TOE_S_OWNER]

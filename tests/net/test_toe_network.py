@@ -28,7 +28,7 @@ def machine(image, network, record=None):
     from emu.loader.elf import load_elf
     from emu.machine import Console, Machine
 
-    m = Machine("virt,toe=on", console=Console(io.BytesIO(), echo=False), log=io.StringIO(),
+    m = Machine("virt,iommu=smmuv3,toe=on", console=Console(io.BytesIO(), echo=False), log=io.StringIO(),
                 network=network, network_record=record)
     m.load(load_elf(str(image)))
     return m

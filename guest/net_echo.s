@@ -1,0 +1,113 @@
+// net_echo: a TCP echo service in a tenant, on its share of the TOE (manifests/smartnic.toml).
+// HYP_TOE_INFO says how many sessions it has; their pages are at TENANT_TOE_IPA, mapped by the
+// hypervisor, so the data path never traps. Session 0 listens on port 7000; the others take the
+// connections and echo what comes, the data moved by DMA into and out of the tenant's own RAM
+// (through its SMMU stream). When a client has half-closed and all is echoed, the session is
+// closed; after CLIENTS connections it says how many bytes it echoed and powers off.
+
+.include "board.inc"
+.include "smccc.inc"
+.include "toe.inc"
+
+.equ PORT,              7000
+.equ CLIENTS,           2
+.equ CHUNK,             0x1000
+
+.include "include/tenant.inc"             // _start: the stack, then main
+
+main:
+    ldr     w0, =HYP_TOE_INFO
+    hvc     #0
+    mov     x19, x0                         // sessions
+    cmp     x19, #2
+    b.lo    no_sessions
+    adr     x0, str_listening
+    bl      puts
+    ldr     x20, =TENANT_TOE_IPA            // session 0's page: the listener
+    mov     w9, #PORT
+    str     w9, [x20, #TOE_ARG0]
+    mov     w9, #TOE_CMD_LISTEN
+    str     w9, [x20, #TOE_CMD]
+    ldr     w0, [x20, #TOE_ERROR]
+    cbnz    w0, failed
+    mov     x21, #0                         // bytes echoed
+    mov     x22, #0                         // clients done
+serve:
+    mov     x23, #1
+serve_session:
+    add     x24, x20, x23, lsl #12          // session x23's page
+    ldr     w9, [x24, #TOE_STATE]
+    cmp     w9, #TOE_STATE_ESTABLISHED
+    b.eq    serve_data
+    cmp     w9, #TOE_STATE_PEER_CLOSED
+    b.ne    serve_next
+serve_data:
+    ldr     w10, [x24, #TOE_RX_AVAIL]
+    cbnz    w10, serve_rx
+    cmp     w9, #TOE_STATE_PEER_CLOSED
+    b.ne    serve_next
+    ldr     w10, [x24, #TOE_TX_SPACE]       // the client is done: close once all went out
+    cmp     w10, #TOE_BUFFER
+    b.ne    serve_next
+    mov     w10, #TOE_CMD_CLOSE
+    str     w10, [x24, #TOE_CMD]
+    add     x22, x22, #1
+    cmp     x22, #CLIENTS
+    b.hs    done
+    b       serve_next
+serve_rx:
+    ldr     x25, =buffer
+    str     x25, [x24, #TOE_RX_ADDR]
+    mov     w10, #CHUNK
+    str     w10, [x24, #TOE_RX_LEN]
+    mov     w10, #TOE_CMD_RX
+    str     w10, [x24, #TOE_CMD]
+    ldr     w0, [x24, #TOE_ERROR]
+    cbnz    w0, failed
+    ldr     w26, [x24, #TOE_RX_DONE]
+    add     x21, x21, x26
+serve_tx:
+    cbz     w26, serve_next
+    str     x25, [x24, #TOE_TX_ADDR]
+    str     w26, [x24, #TOE_TX_LEN]
+    mov     w10, #TOE_CMD_TX
+    str     w10, [x24, #TOE_CMD]
+    ldr     w10, [x24, #TOE_TX_DONE]        // 0 while its buffer is full: try again
+    add     x25, x25, x10
+    sub     w26, w26, w10
+    b       serve_tx
+serve_next:
+    add     x23, x23, #1
+    cmp     x23, x19
+    b.lo    serve_session
+    b       serve
+done:
+    adr     x0, str_echoed
+    bl      puts
+    mov     x0, x21
+    bl      put_dec
+    adr     x0, str_bytes
+    bl      puts
+    b       system_off
+failed:
+    mov     x19, x0
+    adr     x0, str_failed
+    bl      puts
+    mov     x0, x19
+    bl      put_dec
+    bl      newline
+    b       system_off
+no_sessions:
+    adr     x0, str_no_sessions
+    bl      puts
+    b       system_off
+
+str_listening:          .asciz "echo service on TOE port 7000\n"
+str_echoed:             .asciz "echoed "
+str_bytes:              .asciz " bytes, 2 clients served\n"
+str_failed:             .asciz "TOE error "
+str_no_sessions:        .asciz "no TOE sessions: nothing to serve\n"
+    .balign 4
+
+.include "include/tenant_bss.inc"         // literals, __bss_start, the stack
+buffer:                 .space CHUNK
