@@ -351,6 +351,8 @@ class Outputs:
 
 DEMO_SYSTEM = "smp"  # manifests/smp.toml: a two-vCPU tenant, two RTOS tenants and an attacker
 DEMO_CORES = 4       # ... on cores of their own
+DEMO_NET_SYSTEM = "net"  # manifests/net.toml: an echo and a key-value service on the TOE
+DEMO_NET_PORTS = {"echo": (17000, 7000), "kv": (17001, 7001)}   # host port -> the service's TOE port
 
 
 def _load_image(path: str, raw_addr: int | None):
@@ -878,6 +880,35 @@ def _finish(m, args, result, code: int | None) -> int:
     return EXIT_BAD_INPUT if files else code
 
 
+def _demo_net(args) -> int:
+    """emu demo --net: the network services of manifests/net.toml on host ports (17000 echo,
+    17001 key-value, or what --toe forwards), served until Ctrl-C, which ends it with 0."""
+    from .build.pipeline import build, project_root
+    from .loader.elf import load_elf
+
+    root = project_root()
+    built = build(root, root / "build", names=[DEMO_NET_SYSTEM])
+    if not args.toe:
+        args.toe = [",".join(f"hostfwd=tcp:127.0.0.1:{host}-:{port}" for host, port in DEMO_NET_PORTS.values())]
+    m = _make_machine(args)
+    m.load(load_elf(str(built[DEMO_NET_SYSTEM])))
+    names = {port: name for name, (_, port) in DEMO_NET_PORTS.items()}
+    for (host, _, port), hport in zip(parse_forwards(args), m.network.ports):
+        _say(f"emu: demo --net: {names.get(port, 'nothing')} on TOE port {port}: {host}:{hport}")
+    _push_input(m, args)
+    code = _run(m, args)
+    if args.signals.interrupted and args.signals.signum == signal.SIGINT:
+        _say("emu: demo --net: stopped by Ctrl-C")
+        return 0
+    return code
+
+
+def parse_forwards(args):
+    from .net import parse_toe
+
+    return parse_toe(args.toe).forwards
+
+
 def cmd_build(args) -> int:
     from .build.pipeline import main as build_main
 
@@ -888,6 +919,8 @@ def cmd_demo(args) -> int:
     from .build.pipeline import build, project_root
     from .loader.elf import load_elf
 
+    if args.net:
+        return _demo_net(args)
     root = project_root()
     out = root / "build"
     built = build(root, out, names=[DEMO_SYSTEM])
@@ -988,7 +1021,11 @@ def build_parser() -> argparse.ArgumentParser:
     b.set_defaults(fn=cmd_build)
 
     d = sub.add_parser("demo", help="build and run the shipped hypervisor on four cores: a two-vCPU tenant, "
-                                    "two RTOS tenants and an attacker")
+                                    "two RTOS tenants and an attacker; with --net, network services "
+                                    "on the TOE until Ctrl-C")
+    d.add_argument("--net", action="store_true",
+                   help="an echo (127.0.0.1:17000) and a key-value service (127.0.0.1:17001) in two RTOS "
+                        "tenants on the TOE, served until Ctrl-C; --toe changes the ports")
     _add_machine_args(d)
     d.set_defaults(fn=cmd_demo)
 

@@ -402,18 +402,20 @@ class LiveNet:
         events: list[tuple] = []
         readable = {key.fileobj for key, _ in self.selector.select(0)}
         for ls, toe_port in self.listeners:
-            while ls in readable:
+            # Until a tenant listens on the port, connections wait in the host's backlog, as
+            # they would for a server still starting; once one does, each goes to a free
+            # session of its tenant, or is refused.
+            listener = toe.listener_on(toe_port)
+            while ls in readable and listener is not None:
                 try:
                     conn, (peer, peer_port) = ls.accept()
                 except (BlockingIOError, InterruptedError):
                     break
                 conn.setblocking(False)
-                listener = toe.listener_on(toe_port)
-                target = None if listener is None else toe.free_session_for(listener)
+                target = toe.free_session_for(listener)
                 if target is None:
                     conn.close()
-                    owner = toe.regs[("S_OWNER", listener)] if listener is not None else 0
-                    events.append(("refused", -1 if listener is None else listener, owner))
+                    events.append(("refused", listener, toe.regs[("S_OWNER", listener)]))
                     continue
                 self._add(target, conn)
                 readable.add(conn)                            # it may have brought data already
