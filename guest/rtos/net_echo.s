@@ -9,7 +9,7 @@
 .include "rtos_toe.inc"
 
 .equ PORT,                  7000
-.equ CHUNK,                 0x4000
+.equ CHUNK,                 0x10000         // a whole TOE buffer: one RX takes all that came
 .equ TASK_STACK_SIZE,       0x1000
 .equ SERVICE_PRIORITY,      2
 
