@@ -84,7 +84,7 @@ DEVICE_MODELS: dict[str, int] = {
 
 #: Models that drive more than one SPI: ``irq`` is the first, and they take this many in a row.
 #: The SMMUv3's are QEMU virt's order: event queue, PRI queue (unused), CMD_SYNC, global error.
-DEVICE_IRQ_COUNT: dict[str, int] = {"smmuv3": 4, "toe": 16}
+DEVICE_IRQ_COUNT: dict[str, int] = {"smmuv3": 4, "toe": 17}
 
 #: ROM device models a memory region can be (``[memory.NAME] model``): the machine maps the
 #: region as memory for reads and instruction fetches and hands writes to the model (emu/machine.py).

@@ -100,17 +100,19 @@ def _make_toe(spec, irq: IrqLine, machine: "Machine"):
 
     # One SPI per session from ``irq`` (emu/board DEVICE_IRQ_COUNT). A session's data moves
     # through its stream of the SMMU when the board has one, straight to memory otherwise.
+    # and the management line after them (emu/board DEVICE_IRQ_COUNT).
     lines = [irq]
-    for n in range(1, SESSIONS):
+    for n in range(1, SESSIONS + 1):
         line = IrqLine(None, f"{spec.name}.spi{spec.irq + n}")
         machine.irq_lines[spec.irq + n] = line
         machine.builder.connect_irq(spec.irq + n, line)
         lines.append(line)
+    mgmt = lines.pop()
     smmu = next((d for d in machine.devices.values() if type(d).__name__ == "Smmuv3"), None)
     physical = PhysicalPort(machine)
     dma = smmu.stream if smmu is not None else (lambda sid: physical)
     return Toe(lines, machine.clock, dma, machine.network, machine.network_record,
-               log=machine.device_log, name=spec.name)
+               log=machine.device_log, name=spec.name, mgmt_irq=mgmt)
 
 
 # Device models by the name a board file uses. Each factory gets its spec, its IRQ output and

@@ -13,7 +13,13 @@ Interface
     DMA       ``dma(stream)`` gives the port of a stream (an SMMU stream behind an SMMU, the
               physical bus otherwise): a session's data moves through its own stream only, and a
               refused transfer (DmaFault) moves nothing and sets the session's ERROR.
-    IRQ out   one line per session, high while IRQ_STATUS & IRQ_MASK.
+    IRQ out   one line per session, high while IRQ_STATUS & IRQ_MASK; and the management line,
+              high while a policy violation waits in the management page's FIFO.
+    Violations
+              a LISTEN on a port, or a CONNECT to an address, that the management page does not
+              give the session's owner is refused (ERROR = NOT_PERMITTED) and reported to the
+              management page: VIOLATIONS (how many wait), VIOL_SESSION and VIOL_REASON (the
+              oldest), VIOL_POP (write to drop it), VIOL_LOST (those a full FIFO dropped).
     Clock     ``clock.now()``: the network is polled at fixed points of virtual time, every
               POLL_TICKS counter ticks (``next_deadline``/``update``, as a timer), so a run that
               gets the same network events at the same points runs the same.
@@ -53,6 +59,8 @@ TOE_ID = 0x30454F54                     # "TOE0"
 
 # Session commands (CMD), states (STATE), errors (ERROR), interrupt bits (IRQ_STATUS).
 CMD_LISTEN, CMD_CONNECT, CMD_CLOSE, CMD_TX, CMD_RX = 1, 2, 3, 4, 5
+VIOL_PORT, VIOL_ADDRESS = 1, 2          # VIOL_REASON: a port to listen on, an address to connect to
+VIOL_FIFO = 16
 IDLE, LISTENING, CONNECTING, ESTABLISHED, PEER_CLOSED, RESET = 0, 1, 2, 3, 4, 5
 ERR_NONE, ERR_NO_CONNECTION, ERR_NO_SPACE, ERR_NOT_PERMITTED, ERR_DMA, ERR_BUSY, ERR_BAD_COMMAND = range(7)
 IRQ_RX, IRQ_TX, IRQ_STATE = 1, 2, 4
@@ -82,6 +90,11 @@ class Toe(MmioDevice):
         Reg("SESSIONS", 0x004, access=RO, reset=SESSIONS),
         Reg("CTRL", 0x008, mask=1),                                  # ENABLE
         Reg("REFUSED", 0x00C, access=RO),                            # connections refused in all
+        Reg("VIOLATIONS", 0x010, access=RO, on_read="_violations"),
+        Reg("VIOL_SESSION", 0x014, access=RO, on_read="_viol_session"),
+        Reg("VIOL_REASON", 0x018, access=RO, on_read="_viol_reason"),
+        Reg("VIOL_POP", 0x01C, access=WO, on_write="_viol_pop"),
+        Reg("VIOL_LOST", 0x020, access=RO),
         Reg("S_OWNER", 0x100, count=SESSIONS, stride=16, mask=0xFF, on_write="_write_owner"),
         Reg("S_STREAM", 0x104, count=SESSIONS, stride=16, mask=0xFFFF),
         Reg("T_LISTEN", 0x400, count=TENANT_SLOTS, stride=32),      # two ports: 15:0 and 31:16
@@ -110,7 +123,8 @@ class Toe(MmioDevice):
     )
 
     def __init__(self, irqs: list[IrqLine], clock, dma: Callable[[int], DmaPort], net: "LiveNet | None" = None,
-                 record: list | None = None, log: LogSink | None = None, name: str = "toe"):
+                 record: list | None = None, log: LogSink | None = None, name: str = "toe",
+                 mgmt_irq: IrqLine | None = None):
         super().__init__(log=log, name=name)
         if len(irqs) != SESSIONS:
             raise ValueError(f"a TOE needs {SESSIONS} interrupt lines, not {len(irqs)}")
@@ -121,6 +135,8 @@ class Toe(MmioDevice):
         self.record = record
         self.sessions = [_Session() for _ in range(SESSIONS)]
         self._next_poll = POLL_TICKS
+        self.mgmt_irq = mgmt_irq or IrqLine(None, f"{name}.mgmt")
+        self._violations: list[tuple[int, int]] = []          # (session, reason), oldest first
 
     # --- time ----------------------------------------------------------------------------------
 
@@ -222,6 +238,7 @@ class Toe(MmioDevice):
         port = self.regs[("ARG0", s)] & 0xFFFF
         allowed = self.regs[("T_LISTEN", owner - 1)] if owner <= TENANT_SLOTS else 0
         if port == 0 or port not in (allowed & 0xFFFF, allowed >> 16):
+            self._violation(s, VIOL_PORT)
             return ERR_NOT_PERMITTED
         if self.sessions[s].state != IDLE or self.listener_on(port) is not None:
             return ERR_BUSY
@@ -235,12 +252,14 @@ class Toe(MmioDevice):
         slot = owner - 1
         if slot >= TENANT_SLOTS or addr == 0 or addr != self.regs[("T_CONNECT_ADDR", slot)] \
                 or self.regs[("T_CONNECT_PORT", slot)] not in (0, port) or port == 0:
+            self._violation(s, VIOL_ADDRESS)
             return ERR_NOT_PERMITTED
         if self.sessions[s].state != IDLE:
             return ERR_BUSY
         if not self._under_quota(owner):
             return ERR_NO_SPACE
         if self.net is None or not self.net.may_connect(addr, port):
+            self._violation(s, VIOL_ADDRESS)
             return ERR_NOT_PERMITTED
         self.sessions[s].state = CONNECTING
         self.regs[("PEER_ADDR", s)], self.regs[("PEER_PORT", s)] = addr, port
@@ -298,6 +317,29 @@ class Toe(MmioDevice):
         self.regs[("S_OWNER", s)] = value
         self._sync(s)
 
+    # --- violations --------------------------------------------------------------------------
+
+    def _violation(self, s: int, reason: int) -> None:
+        if len(self._violations) < VIOL_FIFO:
+            self._violations.append((s, reason))
+        else:
+            self.regs["VIOL_LOST"] += 1
+        self.mgmt_irq.set(True)
+
+    def _violations(self) -> int:
+        return len(self._violations)
+
+    def _viol_session(self) -> int:
+        return self._violations[0][0] if self._violations else 0
+
+    def _viol_reason(self) -> int:
+        return self._violations[0][1] if self._violations else 0
+
+    def _viol_pop(self, value: int) -> None:
+        if self._violations:
+            self._violations.pop(0)
+        self.mgmt_irq.set(bool(self._violations))
+
     # --- state ---------------------------------------------------------------------------------
 
     def _under_quota(self, owner: int) -> bool:
@@ -329,6 +371,7 @@ class Toe(MmioDevice):
         if any(sess.state != IDLE for sess in self.sessions):
             s["sessions"] = [[sess.state, sess.port, sess.rx.hex(), sess.tx.hex()] for sess in self.sessions]
         s["next_poll"] = self._next_poll
+        s["violations"] = [list(v) for v in self._violations]
         return s
 
     def from_state(self, state: dict[str, Any]) -> None:
@@ -339,6 +382,8 @@ class Toe(MmioDevice):
             sess.state = RESET if int(st) in (CONNECTING, ESTABLISHED, PEER_CLOSED) else int(st)
             sess.port, sess.rx, sess.tx = int(port), bytearray.fromhex(rx), bytearray.fromhex(tx)
         self._next_poll = int(state.get("next_poll", POLL_TICKS))
+        self._violations = [(int(s), int(r)) for s, r in state.get("violations", [])][:VIOL_FIFO]
+        self.mgmt_irq.set(bool(self._violations))
         for s in range(SESSIONS):
             self._sync(s)
         self._update_irqs()

@@ -280,3 +280,16 @@ def test_a_recorded_run_replays_with_no_network():
     replay = Rig(net=ReplayNet(record))
     assert script(replay) == seen_live
     assert replay.mems == live.mems
+
+
+def test_a_port_or_address_not_given_is_refused_and_reported_to_the_management_page(rig):
+    levels = []
+    rig.toe.mgmt_irq.connect(levels.append)
+    assert rig.cmd(0, CMD_LISTEN, 7002) == ERR_NOT_PERMITTED
+    assert rig.cmd(4, CMD_CONNECT, LOOPBACK, 80) == ERR_NOT_PERMITTED    # tenant 2: no address given
+    assert rig.r(0x010) == 2 and levels[-1]
+    assert (rig.r(0x014), rig.r(0x018)) == (0, 1)                        # session 0: a port
+    rig.w(0x01C, 1)
+    assert (rig.r(0x014), rig.r(0x018)) == (4, 2)                        # session 4: an address
+    rig.w(0x01C, 1)
+    assert rig.r(0x010) == 0 and not levels[-1]
