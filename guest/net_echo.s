@@ -29,59 +29,9 @@ main:
     mov     w9, #TOE_CMD_LISTEN
     str     w9, [x20, #TOE_CMD]
     ldr     w0, [x20, #TOE_ERROR]
-    cbnz    w0, failed
-    mov     x21, #0                         // bytes echoed
-    mov     x22, #0                         // clients done
-serve:
-    mov     x23, #1
-serve_session:
-    add     x24, x20, x23, lsl #12          // session x23's page
-    ldr     w9, [x24, #TOE_STATE]
-    cmp     w9, #TOE_STATE_ESTABLISHED
-    b.eq    serve_data
-    cmp     w9, #TOE_STATE_PEER_CLOSED
-    b.ne    serve_next
-serve_data:
-    ldr     w10, [x24, #TOE_RX_AVAIL]
-    cbnz    w10, serve_rx
-    cmp     w9, #TOE_STATE_PEER_CLOSED
-    b.ne    serve_next
-    ldr     w10, [x24, #TOE_TX_SPACE]       // the client is done: close once all went out
-    cmp     w10, #TOE_BUFFER
-    b.ne    serve_next
-    mov     w10, #TOE_CMD_CLOSE
-    str     w10, [x24, #TOE_CMD]
-    add     x22, x22, #1
-    cmp     x22, #CLIENTS
-    b.hs    done
-    b       serve_next
-serve_rx:
-    ldr     x25, =buffer
-    str     x25, [x24, #TOE_RX_ADDR]
-    mov     w10, #CHUNK
-    str     w10, [x24, #TOE_RX_LEN]
-    mov     w10, #TOE_CMD_RX
-    str     w10, [x24, #TOE_CMD]
-    ldr     w0, [x24, #TOE_ERROR]
-    cbnz    w0, failed
-    ldr     w26, [x24, #TOE_RX_DONE]
-    add     x21, x21, x26
-serve_tx:
-    cbz     w26, serve_next
-    str     x25, [x24, #TOE_TX_ADDR]
-    str     w26, [x24, #TOE_TX_LEN]
-    mov     w10, #TOE_CMD_TX
-    str     w10, [x24, #TOE_CMD]
-    ldr     w10, [x24, #TOE_TX_DONE]        // 0 while its buffer is full: try again
-    add     x25, x25, x10
-    sub     w26, w26, w10
-    b       serve_tx
-serve_next:
-    add     x23, x23, #1
-    cmp     x23, x19
-    b.lo    serve_session
-    b       serve
-done:
+    cbnz    w0, echo_failed
+    .include "include/toe_echo.inc"
+echo_done:
     adr     x0, str_echoed
     bl      puts
     mov     x0, x21
@@ -89,7 +39,7 @@ done:
     adr     x0, str_bytes
     bl      puts
     b       system_off
-failed:
+echo_failed:
     mov     x19, x0
     adr     x0, str_failed
     bl      puts

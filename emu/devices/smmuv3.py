@@ -62,7 +62,7 @@ from ..mem.dma import DmaFault, DmaPort
 from .base import MmioDevice
 from .irq import IrqLine
 from .log import LogSink
-from .regs import RO, RW, Field, Reg, RegisterMap
+from .regs import RO, Field, Reg, RegisterMap
 
 PAGE = 0x1000
 STE_BYTES, CMD_BYTES, EVT_BYTES, L1STD_BYTES = 64, 16, 32, 8

@@ -48,7 +48,7 @@ from ..mem.dma import DmaFault, DmaPort
 from .base import MmioDevice
 from .irq import IrqLine
 from .log import LogSink
-from .regs import RO, RW, W1C, WO, Reg, RegisterMap
+from .regs import RO, W1C, WO, Reg, RegisterMap
 
 PAGE = 0x1000
 SESSIONS = 16

@@ -33,35 +33,11 @@
 .equ ASCII_CR,              0x0d
 
 app_main:
-    bl      toe_init
-    cmp     x0, #2
-    b.lo    app_no_sessions
-    mov     x0, #0
-    bl      toe_page
-    mov     w1, #TOE_CMD_LISTEN
-    mov     w2, #PORT
-    mov     w3, #0
-    bl      toe_command
-    cbnz    w0, app_listen_failed
-    adr     x0, fmt_listening
-    mov     x1, #PORT
-    ldr     x9, =toe_sessions
-    ldr     x2, [x9]
-    sub     x2, x2, #1
-    bl      vPrintf
+    mov     x0, #PORT
+    adr     x1, fmt_listening
+    bl      toe_start_service
     CREATE_TASK kv_task, str_kv, SERVICE_PRIORITY, kv_stack, kv_tcb
     b       vTaskStartScheduler
-app_listen_failed:
-    mov     x1, x0
-    adr     x0, fmt_listen_failed
-    bl      vPrintf
-    mov     w0, #1
-    b       vRtosExit
-app_no_sessions:
-    adr     x0, str_no_sessions
-    bl      vPrintf
-    mov     w0, #1
-    b       vRtosExit
 
 // kv_task: x19 = session, x20 = its page, x21 = its line buffer, x22 = bytes received,
 // x23 = index into them.
@@ -349,8 +325,6 @@ kv_strlen_next:
 
 str_kv:             .asciz "kv"
 fmt_listening:      .asciz "key-value service on TOE port %u, %u sessions for clients\n"
-fmt_listen_failed:  .asciz "cannot listen: TOE error %u\n"
-str_no_sessions:    .asciz "no TOE sessions: nothing to serve\n"
 str_ok:             .asciz "OK\n"
 str_value:          .asciz "VALUE "
 str_not_found:      .asciz "NOT_FOUND\n"

@@ -5,32 +5,21 @@ of random sizes, half-closed and reset. Every byte is checked end to end."""
 from __future__ import annotations
 
 import random
-import re
 import signal
 import socket
 import struct
-import subprocess
-import sys
 import threading
-from pathlib import Path
+
+from netrun import start
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture
 def demo():
-    p = subprocess.Popen([sys.executable, "-m", "emu", "demo", "--net", "--toe",
-                          "hostfwd=tcp::0-:7000,hostfwd=tcp::0-:7001"], cwd=ROOT,
-                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL)
-    ports: dict[str, int] = {}
-    while len(ports) < 2:
-        line = p.stderr.readline().decode()
-        assert line, "emu demo --net ended before it said where its services are"
-        if m := re.search(r"emu: demo --net: (\w+) on TOE port \d+: 127\.0\.0\.1:(\d+)", line):
-            ports[m.group(1)] = int(m.group(2))
-    yield p, ports
+    p, by_port = start("demo", "--net")
+    yield p, {"echo": by_port[7000], "kv": by_port[7001]}
     if p.poll() is None:
         p.kill()
         p.communicate()
@@ -102,6 +91,8 @@ def test_the_services_serve_many_clients_at_once_and_end_cleanly_on_ctrl_c(demo)
     p.send_signal(signal.SIGINT)
     out, err = p.communicate(timeout=60)
     assert p.returncode == 0 and "emu: demo --net: stopped by Ctrl-C" in err.decode()
+    assert f"emu: demo --net: echo on TOE port 7000: 127.0.0.1:{ports['echo']}" in err.decode()
+    assert f"emu: demo --net: kv on TOE port 7001: 127.0.0.1:{ports['kv']}" in err.decode()
     text = out.decode()
     assert "[echo] echo service on TOE port 7000, 4 sessions for clients" in text
     assert "[kv] key-value service on TOE port 7001, 4 sessions for clients" in text

@@ -13,19 +13,13 @@ import sys
 import threading
 from pathlib import Path
 
+from netrun import start
+
 ROOT = Path(__file__).resolve().parents[2]
 
 
 def test_two_clients_are_echoed_while_the_dma_attacker_is_contained(built):
-    p = subprocess.Popen([sys.executable, "-m", "emu", "run", str(built["smartnic"]), "--toe",
-                          "hostfwd=tcp::0-:7000,hostfwd=tcp::0-:7001"], cwd=ROOT,
-                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL)
-    ports: dict[int, int] = {}
-    while len(ports) < 2:
-        line = p.stderr.readline().decode()
-        assert line, "emu ended before it said which ports it forwards"
-        if m := re.search(r"emu: toe: 127\.0\.0\.1:(\d+) -> port (\d+)", line):
-            ports[int(m.group(2))] = int(m.group(1))
+    p, ports = start("run", str(built["smartnic"]))
     lines = []
     while not any("listening on TOE port 7001" in l for l in lines) or \
             not any("echo service on TOE port 7000" in l for l in lines):
