@@ -397,9 +397,11 @@ def _add_machine_args(p: argparse.ArgumentParser) -> None:
                         "port to the TOE port a tenant listens on; HPORT 0: any), connect=NET (where "
                         "outbound connections may go; default loopback only); repeatable")
     p.add_argument("--record", default=None, metavar="FILE",
-                   help="write every network event the TOE gets, with its virtual time, to FILE")
+                   help="write every external input, with its virtual time, to FILE: the TOE's network "
+                        "events and what a terminal types to the UART (--input -)")
     p.add_argument("--replay", default=None, metavar="FILE",
-                   help="give the TOE the events of a --record FILE instead of a network")
+                   help="give back the inputs of a --record FILE at their times, with no network and "
+                        "no terminal: the same run to the instruction")
     p.add_argument("--semihosting-config", type=_semihosting_config, default=None, metavar="OPTS",
                    help="Arm semihosting, as QEMU's option: enable=on|off (default on), userspace=on|off "
                         "(default off: honoured only at the EL the machine boots at; on: lower ELs too, "
@@ -478,34 +480,45 @@ def _positive_int(text: str) -> int:
 
 
 def _network(args):
-    """(network, record list, board name) for --toe, --record and --replay: the board gets its
-    TOE (toe=on) when any of them asks for one."""
+    """(network, record list, board name) for --toe, --record and --replay. The board gets its
+    TOE, and the SMMU that confines the TOE's DMA, when --toe asks for one or a replayed
+    recording has network events. --record also takes the terminal's input to the UART, and
+    --replay gives it back (args.uart_replay)."""
     from .devices.toe import LiveNet, ReplayNet
-    from .net import EventLog, load_events, parse_toe
+    from .net import UART, UART_INPUT, EventLog, load_events, parse_toe
 
     toe, record_to, replay = getattr(args, "toe", []), getattr(args, "record", None), getattr(args, "replay", None)
+    args.record_log, args.uart_replay = None, None
     if not (toe or record_to or replay):
         return None, None, args.board
     if replay and (toe or record_to):
-        raise EmuError("--replay gives the TOE a recorded network: it goes without --toe and --record")
+        raise EmuError("--replay gives back a recorded run's inputs: it goes without --toe and --record")
+    if replay and getattr(args, "input", None):
+        raise EmuError("--replay gives back the recorded UART input: it goes without --input")
     # A TOE comes with the SMMU that confines its DMA: the SmartNIC board.
-    board = args.board + "".join(f",{o}" for o in ("iommu=smmuv3", "toe=on") if o not in args.board.split(","))
+    smartnic = args.board + "".join(f",{o}" for o in ("iommu=smmuv3", "toe=on") if o not in args.board.split(","))
     if replay:
-        return ReplayNet(load_events(replay)), None, board
-    opts = parse_toe(toe)
-    record = None
+        events = load_events(replay)
+        args.uart_replay = [(e[0], e[2]) for e in events if e[1] == UART]
+        args.input_data = b"".join(e[2] for e in events if e[1] == UART_INPUT) or None
+        network = [e for e in events if e[1] not in (UART, UART_INPUT)]
+        return (ReplayNet(network), None, smartnic) if network else (None, None, args.board)
     if record_to:
         try:
-            record = EventLog(open(record_to, "w", encoding="utf-8"))
+            args.record_log = EventLog(open(record_to, "w", encoding="utf-8"))
         except OSError as err:
             raise EmuError(f"--record {record_to}: cannot write: {err.strerror or err}") from None
+    if not toe:
+        return None, None, args.board
+    opts = parse_toe(toe)
+    record = args.record_log
     try:
         net = LiveNet(opts.forwards, opts.connect or ["127.0.0.0/8"])
     except OSError as err:
         raise EmuError(f"--toe: cannot listen: {err.strerror or err}") from None
     for (host, _, port), hport in zip(opts.forwards, net.ports):
         _say(f"emu: toe: {host}:{hport} -> port {port}")
-    return net, record, board
+    return net, record, smartnic
 
 
 def _new_machine(args, console):
@@ -568,15 +581,52 @@ def _push_input(m, args) -> None:
     bytes to the guest as its receiver takes them (emu/devices/pl011.py, Receiving); a
     terminal on stdin is read whenever the guest finds nothing to receive."""
     uart = m.devices.get("uart0")
+    if uart is not None and getattr(args, "uart_replay", None) is not None:
+        uart.rx_poll = _replayed_poll(m, args.uart_replay)
+        if args.input_data:
+            uart.queue_rx(args.input_data)
+        return
     if uart is None or not args.input:
         return
     if args.input_data is None:
         uart.rx_poll = _terminal_poll(sys.stdin.fileno())
+        if getattr(args, "record_log", None) is not None:
+            uart.rx_poll = _recorded_poll(m, uart.rx_poll, args.record_log)
         return
     try:
         uart.queue_rx(args.input_data)
     except ValueError as err:
         raise EmuError(f"--input: {err}") from None
+    if getattr(args, "record_log", None) is not None:
+        from .net import UART_INPUT
+
+        args.record_log.append((0, UART_INPUT, args.input_data))
+
+
+def _recorded_poll(m, poll, log):
+    """``poll``, each chunk it returns also written to the --record log with its virtual time."""
+    from .net import UART
+
+    def recorded() -> bytes:
+        data = poll()
+        if data:
+            log.append((m.clock.now(), UART, data))
+        return data
+
+    return recorded
+
+
+def _replayed_poll(m, chunks: list):
+    """The UART input of a recording: each chunk at the first poll at or after its virtual time,
+    which in the same run is the poll that got it."""
+    pending = sorted(chunks, key=lambda c: c[0])
+
+    def replayed() -> bytes:
+        if pending and m.clock.now() >= pending[0][0]:
+            return pending.pop(0)[1]
+        return b""
+
+    return replayed
 
 
 def _terminal_poll(fd: int):

@@ -5,10 +5,11 @@
 lets the host choose) and ``connect=NET`` (an IPv4 network outbound connections may reach;
 without one, loopback only), comma-separated or in several ``--toe`` options.
 
-``--record FILE`` writes every network event with the virtual time of the poll that saw it, one
-JSON line each, flushed as it happens, so a run cut short keeps what it had. ``--replay FILE``
-gives the TOE those events at those times and opens no socket: the same image and input then
-run the same to the instruction.
+``--record FILE`` writes every external input with its virtual time, one JSON line each, flushed
+as it happens, so a run cut short keeps what it had: each network event with the time of the
+poll that saw it, and each chunk a terminal typed to the UART (``--input -``) with the time the
+guest took it. ``--replay FILE`` gives them back at those times, opens no socket and reads no
+terminal: the run is the same to the instruction.
 """
 
 from __future__ import annotations
@@ -24,6 +25,8 @@ from .errors import EmuError
 
 _HOSTFWD = re.compile(r"tcp:(?P<host>[^:]*):(?P<hport>\d+)-:(?P<port>\d+)")
 MAX_EVENT_BYTES = 1 << 20           # a data event is at most one receive of a 64 KiB buffer
+UART = "uart"                       # the event of a chunk of terminal input to the UART
+UART_INPUT = "uart_input"           # --input given whole (a file, text, a pipe): queued at the start
 MAX_RECORD_BYTES = 1 << 30
 
 
@@ -104,6 +107,8 @@ def _valid(event: tuple) -> bool:
         return ints(rest, session, (1, MAX_EVENT_BYTES))
     if kind in ("eof", "reset", "connected", "connect_failed"):
         return ints(rest, session)
+    if kind in (UART, UART_INPUT):
+        return len(rest) == 1 and isinstance(rest[0], bytes) and 0 < len(rest[0]) <= MAX_EVENT_BYTES
     return False
 
 

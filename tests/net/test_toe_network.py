@@ -92,7 +92,7 @@ def test_record_and_replay_through_the_command_line(built, tmp_path):
     (["--toe", "connect=10.0.0.0/33"], "is not an IPv4 network"),
     (["--toe", "smb=/tmp"], "expected hostfwd="),
     (["--replay", "/nonexistent/rec"], "--replay /nonexistent/rec: cannot read"),
-    (["--replay", "REC", "--toe", "connect=127.0.0.0/8"], "--replay gives the TOE a recorded network"),
+    (["--replay", "REC", "--toe", "connect=127.0.0.0/8"], "--replay gives back a recorded run's inputs"),
     (["--toe", "hostfwd=tcp::0-:7000", "--record", "/nonexistent/dir/rec"], "--record /nonexistent/dir/rec: cannot write"),
 ])
 def test_bad_network_options_are_one_line(built, tmp_path, args, message):
