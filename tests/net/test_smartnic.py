@@ -66,3 +66,52 @@ def test_a_tenant_touching_another_session_page_is_contained(built):
     assert p.returncode == 1
     assert re.search(r"hyp: tenant 1 \(attacker\): stage-2 violation at IPA 0xb002010 ", p.stdout)
     assert "NOT CONTAINED" not in p.stdout and "[counter] done" in p.stdout
+
+
+def test_a_reused_session_gives_nothing_back_and_a_huge_length_is_contained(built):
+    p, ports = start("run", str(built["attack_lengths"]))
+    lines = []
+    while not any("listening on TOE port 7001" in l for l in lines) or \
+            not any("echo service on TOE port 7000" in l for l in lines):
+        line = p.stdout.readline().decode()
+        assert line, "emu ended before both tenants listened"
+        lines.append(line)
+    first = socket.create_connection(("127.0.0.1", ports[7001]), timeout=30)
+    first.sendall(b"the first connection's secret")
+    first.settimeout(30)
+    assert first.recv(64) == b""                          # closed by the tenant: nothing else
+    second = socket.create_connection(("127.0.0.1", ports[7001]), timeout=30)
+    second.sendall(b"go")
+    second.settimeout(30)
+    got = b""
+    while chunk := second.recv(65536):
+        got += chunk
+    assert got == b""                                      # not one byte of the refused read
+    payloads = [b"a" * 70_000, b"b" * 3]
+    echoed = [None, None]
+
+    def client(i):
+        echoed[i] = echo_round(ports[7000], payloads[i])
+
+    threads = [threading.Thread(target=client, args=(i,)) for i in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    out, err = p.communicate(timeout=120)
+    text = "".join(lines) + out.decode()
+    assert echoed == payloads and p.returncode == 1, err.decode()
+    assert "[attacker] closed a session and read it again: 0 bytes, error 1" in text
+    assert "hyp: tenant 1 (attacker): DMA refused by the SMMU (event 0x10) at IPA 0x40200000: stopped" in text
+    first.close()
+    second.close()
+
+
+def echo_round(port: int, data: bytes) -> bytes:
+    with socket.create_connection(("127.0.0.1", port), timeout=30) as c:
+        c.sendall(data)
+        c.shutdown(socket.SHUT_WR)
+        back = b""
+        while chunk := c.recv(65536):
+            back += chunk
+    return back
