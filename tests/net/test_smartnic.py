@@ -51,7 +51,7 @@ def test_two_clients_are_echoed_while_the_dma_attacker_is_contained(built):
     assert echoed == payloads                                   # every byte of both, in order
     assert p.returncode == 1, err.decode()
     assert f"[echo] echoed {sum(map(len, payloads))} bytes, 2 clients served" in text
-    assert re.search(r"hyp: tenant 1 \(attacker\): DMA refused by the SMMU \(event 0x10\) at IPA 0x41000000: "
+    assert re.search(r"hyp: tenant 1 \(attacker\): DMA refused by the SMMU \(stream 2, event 0x10\) at IPA 0x41000000: "
                      r"stopped", text)
     assert "hyp: all tenants stopped, 1 contained" in text
     attacker.settimeout(30)
@@ -103,7 +103,7 @@ def test_a_reused_session_gives_nothing_back_and_a_huge_length_is_contained(buil
     text = "".join(lines) + out.decode()
     assert echoed == payloads and p.returncode == 1, err.decode()
     assert "[attacker] closed a session and read it again: 0 bytes, error 1" in text
-    assert "hyp: tenant 1 (attacker): DMA refused by the SMMU (event 0x10) at IPA 0x40200000: stopped" in text
+    assert "hyp: tenant 1 (attacker): DMA refused by the SMMU (stream 2, event 0x10) at IPA 0x40200000: stopped" in text
     first.close()
     second.close()
 
