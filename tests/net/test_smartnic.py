@@ -116,3 +116,21 @@ def echo_round(port: int, data: bytes) -> bytes:
         while chunk := c.recv(65536):
             back += chunk
     return back
+
+
+def test_a_session_interrupt_reaches_its_owner(built):
+    # The tenant's first session is the TOE's session 1 (the counter has 0): INTID 81 is its own.
+    p, ports = start("run", str(built["net_irq"]))
+    lines = []
+    while not any("waiting for INTID" in l for l in lines):
+        line = p.stdout.readline().decode()
+        assert line, "emu ended before the tenant listened"
+        lines.append(line)
+    assert "[irq] listening on TOE port 7000, waiting for INTID 81\n" in lines
+    c = socket.create_connection(("127.0.0.1", ports[7000]), timeout=30)
+    out, err = p.communicate(timeout=120)
+    c.close()
+    text = "".join(lines) + out.decode()
+    assert p.returncode == 0, err.decode()
+    assert "[irq] took INTID 81: session 1 accepted a connection" in text
+    assert "irqs 81 82 toe sessions 1-2" in text
