@@ -4,19 +4,22 @@
 // for the next. It serves until the system is stopped (emu demo --net, Ctrl-C).
 
 .equ EXIT_VIA_HVC,          1
-.equ configTICK_RATE_HZ,    1000            // the driver polls once a tick: 1 ms
+.equ configTICK_RATE_HZ,    1000
+.equ configUSE_APP_IRQ,     1               // the TOE's interrupts wake the service (rtos_toe.inc)            // the driver polls once a tick: 1 ms
 .include "rtos.inc"
 .include "rtos_toe.inc"
 
 .equ PORT,                  7000
 .equ CHUNK,                 0x10000         // a whole TOE buffer: one RX takes all that came
 .equ TASK_STACK_SIZE,       0x1000
+.equ IDLE_WAIT,             10              // ticks a service sleeps with nothing to do
 .equ SERVICE_PRIORITY,      2
 
 app_main:
     mov     x0, #PORT
     adr     x1, fmt_listening
     bl      toe_start_service
+    bl      toe_enable_irqs
     CREATE_TASK echo_task, str_echo, SERVICE_PRIORITY, echo_stack, echo_tcb
     b       vTaskStartScheduler
 
@@ -67,9 +70,13 @@ echo_next:
     ldr     x9, [x9]
     cmp     x19, x9
     b.lo    echo_session
-    mov     x0, #1
-    bl      vTaskDelay
+    mov     x0, #IDLE_WAIT
+    bl      toe_wait_event                  // a session's interrupt, or IDLE_WAIT ticks
     b       echo_round
+
+// vApplicationIRQHandler: w0 = INTID (rtos_port.inc). The sessions' interrupts are the driver's.
+vApplicationIRQHandler:
+    b       toe_isr
 
 str_echo:           .asciz "echo"
 fmt_listening:      .asciz "echo service on TOE port %u, %u sessions for clients\n"
@@ -80,6 +87,8 @@ fmt_served:         .asciz "connection %u done\n"
 __bss_start:
 .include "rtos_bss.inc"
 toe_sessions:   .space 16
+toe_first:      .space 16
+toe_event:      .space QUEUE_SIZE
 served:         .space 16
 echo_tcb:       .space TCB_SIZE
 echo_stack:     .space TASK_STACK_SIZE

@@ -13,6 +13,7 @@
 
 .equ EXIT_VIA_HVC,          1
 .equ configTICK_RATE_HZ,    1000
+.equ configUSE_APP_IRQ,     1               // the TOE's interrupts wake the service (rtos_toe.inc)
 .include "rtos.inc"
 .include "rtos_toe.inc"
 
@@ -28,6 +29,7 @@
 .equ E_VLEN,                32
 .equ E_VALUE,               33
 .equ TASK_STACK_SIZE,       0x1000
+.equ IDLE_WAIT,             10              // ticks a service sleeps with nothing to do
 .equ SERVICE_PRIORITY,      2
 .equ ASCII_LF,              0x0a
 .equ ASCII_CR,              0x0d
@@ -36,6 +38,7 @@ app_main:
     mov     x0, #PORT
     adr     x1, fmt_listening
     bl      toe_start_service
+    bl      toe_enable_irqs
     CREATE_TASK kv_task, str_kv, SERVICE_PRIORITY, kv_stack, kv_tcb
     b       vTaskStartScheduler
 
@@ -109,9 +112,13 @@ kv_next:
     ldr     x9, [x9]
     cmp     x19, x9
     b.lo    kv_session
-    mov     x0, #1
-    bl      vTaskDelay
+    mov     x0, #IDLE_WAIT
+    bl      toe_wait_event                  // a session's interrupt, or IDLE_WAIT ticks
     b       kv_round
+
+// vApplicationIRQHandler: w0 = INTID (rtos_port.inc). The sessions' interrupts are the driver's.
+vApplicationIRQHandler:
+    b       toe_isr
 
 // kv_request: x0 = page, x1 = line state (length, overflow, then the bytes). Answers it.
 kv_request:
@@ -337,6 +344,8 @@ str_error:          .asciz "ERROR\n"
 __bss_start:
 .include "rtos_bss.inc"
 toe_sessions:   .space 16
+toe_first:      .space 16
+toe_event:      .space QUEUE_SIZE
 kv_tcb:         .space TCB_SIZE
 kv_stack:       .space TASK_STACK_SIZE
 rxbuf:          .space CHUNK
