@@ -14,6 +14,8 @@ from emu.devices.smmuv3 import (C_BAD_STE, C_BAD_STREAMID, F_ACCESS, F_PERMISSIO
                                 F_WALK_EABT, Smmuv3)
 from emu.mem.dma import DmaFault
 
+from dmamem import FlatMemory
+
 IDR0, IDR1, IDR5, CR0, CR0ACK, GBPA = 0x00, 0x04, 0x14, 0x20, 0x24, 0x44
 IRQ_CTRL, IRQ_CTRL_ACK, GERROR, GERRORN = 0x50, 0x54, 0x60, 0x64
 STRTAB_BASE, STRTAB_BASE_CFG = 0x80, 0x88
@@ -28,29 +30,9 @@ VTCR = 32 | 1 << 6 | 2 << 16
 BLOCK_RW = 1 | 0xF << 2 | 3 << 6 | 3 << 8 | 1 << 10       # block, Normal WB, S2AP RW, inner shareable, AF
 
 
-class Memory:
-    """16 MiB of RAM from 0 as a physical DMA port; anything above is not memory."""
-
-    SIZE = 16 << 20
-
-    def __init__(self):
-        self.mem = bytearray(self.SIZE)
-
-    def accepts(self, addr, size, write):
-        return 0 <= addr and addr + size <= self.SIZE
-
-    def read(self, addr, size):
-        if not self.accepts(addr, size, False):
-            raise DmaFault(addr, size, False, "not memory")
-        return bytes(self.mem[addr:addr + size])
-
-    def write(self, addr, data):
-        if not self.accepts(addr, len(data), True):
-            raise DmaFault(addr, len(data), True, "not memory")
-        self.mem[addr:addr + len(data)] = data
-
-    def q(self, addr, value):
-        self.mem[addr:addr + 8] = struct.pack("<Q", value)
+def Memory():
+    """16 MiB of RAM from 0 as the SMMU's physical port."""
+    return FlatMemory(16 << 20)
 
 
 def ste(config=0b110, vmid=VMID, s2ttb=L1_TABLE, s2r=True, valid=True, vtcr=VTCR, aa64=True):

@@ -7,7 +7,6 @@ a stage-2 one can never reach memory outside what its tables map."""
 from __future__ import annotations
 
 import random
-import struct
 
 import pytest
 
@@ -17,25 +16,14 @@ from emu.devices.smmuv3 import Smmuv3
 from emu.devices.toe import PAGE, SESSIONS, Toe
 from emu.mem.dma import DmaFault
 
+from dmamem import FlatMemory
+
 MEMORY = 1 << 20
 
 
-class Memory:
-    def __init__(self, rng):
-        self.mem = bytearray(rng.randbytes(MEMORY))
-
-    def accepts(self, addr, size, write):
-        return 0 <= addr and addr + size <= MEMORY
-
-    def read(self, addr, size):
-        if not self.accepts(addr, size, False):
-            raise DmaFault(addr, size, False, "not memory")
-        return bytes(self.mem[addr:addr + size])
-
-    def write(self, addr, data):
-        if not self.accepts(addr, len(data), True):
-            raise DmaFault(addr, len(data), True, "not memory")
-        self.mem[addr:addr + len(data)] = data
+def Memory(rng):
+    """Random bytes from address 0 as the devices' physical port."""
+    return FlatMemory(MEMORY, rng.randbytes(MEMORY))
 
 
 def value(rng) -> int:

@@ -23,3 +23,13 @@ def start(*args: str) -> tuple[subprocess.Popen, dict[int, int]]:
         if m := re.search(r"emu: toe: 127\.0\.0\.1:(\d+) -> port (\d+)", line):
             ports[int(m.group(2))] = int(m.group(1))
     return p, ports
+
+
+def read_until(p: subprocess.Popen, *needles: str) -> list[str]:
+    """Lines of ``p``'s stdout up to the one where the last of ``needles`` has appeared."""
+    lines: list[str] = []
+    while not all(any(n in line for line in lines) for n in needles):
+        line = p.stdout.readline().decode()
+        assert line, f"emu ended before it printed {needles}"
+        lines.append(line)
+    return lines

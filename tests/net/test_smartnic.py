@@ -13,19 +13,14 @@ import sys
 import threading
 from pathlib import Path
 
-from netrun import start
+from netrun import read_until, start
 
 ROOT = Path(__file__).resolve().parents[2]
 
 
 def test_two_clients_are_echoed_while_the_dma_attacker_is_contained(built):
     p, ports = start("run", str(built["smartnic"]))
-    lines = []
-    while not any("listening on TOE port 7001" in l for l in lines) or \
-            not any("echo service on TOE port 7000" in l for l in lines):
-        line = p.stdout.readline().decode()
-        assert line, "emu ended before both tenants listened"
-        lines.append(line)
+    lines = read_until(p, "listening on TOE port 7001", "echo service on TOE port 7000")
     attacker = socket.create_connection(("127.0.0.1", ports[7001]), timeout=30)
     attacker.sendall(b"A" * 300)
     rng = random.Random(99)
@@ -71,12 +66,7 @@ def test_a_tenant_touching_another_session_page_or_the_smmu_is_contained(built):
 
 def test_a_reused_session_gives_nothing_back_and_a_huge_length_is_contained(built):
     p, ports = start("run", str(built["attack_lengths"]))
-    lines = []
-    while not any("listening on TOE port 7001" in l for l in lines) or \
-            not any("echo service on TOE port 7000" in l for l in lines):
-        line = p.stdout.readline().decode()
-        assert line, "emu ended before both tenants listened"
-        lines.append(line)
+    lines = read_until(p, "listening on TOE port 7001", "echo service on TOE port 7000")
     first = socket.create_connection(("127.0.0.1", ports[7001]), timeout=30)
     first.sendall(b"the first connection's secret")
     first.settimeout(30)
@@ -121,11 +111,7 @@ def echo_round(port: int, data: bytes) -> bytes:
 def test_a_session_interrupt_reaches_its_owner(built):
     # The tenant's first session is the TOE's session 1 (the counter has 0): INTID 81 is its own.
     p, ports = start("run", str(built["net_irq"]))
-    lines = []
-    while not any("waiting for INTID" in l for l in lines):
-        line = p.stdout.readline().decode()
-        assert line, "emu ended before the tenant listened"
-        lines.append(line)
+    lines = read_until(p, "waiting for INTID")
     assert "[irq] listening on TOE port 7000, waiting for INTID 81\n" in lines
     c = socket.create_connection(("127.0.0.1", ports[7000]), timeout=30)
     out, err = p.communicate(timeout=120)
