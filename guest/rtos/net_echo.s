@@ -65,18 +65,7 @@ echo_close:
     adr     x0, fmt_served
     bl      vPrintf
 echo_next:
-    add     x19, x19, #1
-    ldr     x9, =toe_sessions
-    ldr     x9, [x9]
-    cmp     x19, x9
-    b.lo    echo_session
-    mov     x0, #IDLE_WAIT
-    bl      toe_wait_event                  // a session's interrupt, or IDLE_WAIT ticks
-    b       echo_round
-
-// vApplicationIRQHandler: w0 = INTID (rtos_port.inc). The sessions' interrupts are the driver's.
-vApplicationIRQHandler:
-    b       toe_isr
+    TOE_NEXT_SESSION echo_session, echo_round, IDLE_WAIT
 
 str_echo:           .asciz "echo"
 fmt_listening:      .asciz "echo service on TOE port %u, %u sessions for clients\n"

@@ -107,18 +107,7 @@ kv_close:
     bl      toe_command
     stp     xzr, xzr, [x21]
 kv_next:
-    add     x19, x19, #1
-    ldr     x9, =toe_sessions
-    ldr     x9, [x9]
-    cmp     x19, x9
-    b.lo    kv_session
-    mov     x0, #IDLE_WAIT
-    bl      toe_wait_event                  // a session's interrupt, or IDLE_WAIT ticks
-    b       kv_round
-
-// vApplicationIRQHandler: w0 = INTID (rtos_port.inc). The sessions' interrupts are the driver's.
-vApplicationIRQHandler:
-    b       toe_isr
+    TOE_NEXT_SESSION kv_session, kv_round, IDLE_WAIT
 
 // kv_request: x0 = page, x1 = line state (length, overflow, then the bytes). Answers it.
 kv_request:
