@@ -17,10 +17,7 @@
 
 main:
     ldr     x20, =TENANT_TOE_IPA
-    mov     w9, #PORT
-    str     w9, [x20, #TOE_ARG0]
-    mov     w9, #TOE_CMD_LISTEN
-    str     w9, [x20, #TOE_CMD]
+    TOE_LISTEN x20, PORT
     adr     x0, str_listening
     bl      puts
     bl      wait_data                       // x21 = the page of a session with data

@@ -24,10 +24,7 @@ main:
     adr     x0, str_listening
     bl      puts
     ldr     x20, =TENANT_TOE_IPA            // session 0's page: the listener
-    mov     w9, #PORT
-    str     w9, [x20, #TOE_ARG0]
-    mov     w9, #TOE_CMD_LISTEN
-    str     w9, [x20, #TOE_CMD]
+    TOE_LISTEN x20, PORT
     ldr     w0, [x20, #TOE_ERROR]
     cbnz    w0, echo_failed
     .include "include/toe_echo.inc"

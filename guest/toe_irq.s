@@ -26,10 +26,7 @@ main:
     ldr     x20, =TENANT_TOE_IPA
     mov     w9, #TOE_IRQ_STATE
     str     w9, [x20, #TOE_IRQ_MASK]
-    mov     w9, #PORT
-    str     w9, [x20, #TOE_ARG0]
-    mov     w9, #TOE_CMD_LISTEN
-    str     w9, [x20, #TOE_CMD]
+    TOE_LISTEN x20, PORT
     adr     x0, str_listening
     bl      puts
     add     x0, x19, #TOE_SPI_FIRST

@@ -35,10 +35,7 @@ probe_main:
     mov     w9, #1
     str     w9, [x19, #TOE_CTRL]
     add     x20, x19, #0x1000               // session 0's page
-    mov     w9, #PORT
-    str     w9, [x20, #TOE_ARG0]
-    mov     w9, #TOE_CMD_LISTEN
-    str     w9, [x20, #TOE_CMD]
+    TOE_LISTEN x20, PORT
     ldr     w0, [x20, #TOE_ERROR]
     cbnz    w0, echo_failed
     mov     x19, #4                         // sessions 0-3
