@@ -64,9 +64,10 @@ class GuestView:
 
     def write_phys(self, addr: int, data: bytes) -> None:
         """Bytes into RAM or ROM from outside the guest (a loader, a debugger, a device's DMA):
-        flash arrays are written as they are, not through the flash command set. Every core's
-        translated code is dropped: Unicorn notices only its own CPU's stores, and it can drop
-        code by virtual address only, which says nothing once a guest's MMU is on."""
+        flash arrays are written as they are, not through the flash command set. A core that
+        has translated code from the pages written drops all its translated code: Unicorn
+        notices only its own CPU's stores, and it can drop code by virtual address only, which
+        says nothing once a guest's MMU is on. A DMA into a page of data costs nothing."""
         if not self.is_memory(addr, len(data)):
             raise EmuError(f"physical address {addr:#x} ({len(data)} bytes) is not memory")
         pos = 0
@@ -77,7 +78,10 @@ class GuestView:
                 self.m.uc.mem_write(pa, bytes(data[pos:pos + n]))
             pos += n
         if data:
-            self.m.hooks.flush_translations()
+            for core in self.m.cores:
+                if core.icount.may_hold_code(addr, len(data)):
+                    core.uc.ctl_flush_tb()
+                    core.icount.code_dropped()
 
     def _pieces(self, addr: int, size: int):
         """(pa, length, ROM bank or None) covering [addr, addr + size), split at bank edges."""

@@ -161,7 +161,8 @@ class Machine:
         # misaligned PC. The clock follows the count of the core that runs (emu/smp.py).
         self.clock = VirtualClock(time_mode)
         for core in self.cores:
-            core.icount = InstructionCounter(core.uc, self.hooks)
+            core.icount = InstructionCounter(core.uc, self.hooks,
+                                             max((r.base + r.size for r in self.board.memory.values()), default=0))
             core.ppi_lines = {intid: IrqLine(None, f"cpu{core.index}.ppi{intid}")
                               for intid in (PPI_HYP_TIMER, PPI_VIRT_TIMER, PPI_PHYS_TIMER)}
             core.timer = GenericTimer(self.clock, COUNTER_HZ, core.ppi_lines[PPI_PHYS_TIMER],

@@ -75,20 +75,22 @@ class RunLoop:
 
         Returns the wall-clock timeout in microseconds for realtime mode (0: none)."""
         deadline = self._next_deadline()
-        if self.m.cpu.interrupt_pending:
-            # An interrupt is pending but masked (PSTATE.I/F, routing, the current EL). Unmasking
-            # (MSR DAIFClr, ERET to a lower EL) happens inside translated code, so look again
-            # after every translation block until it is taken or withdrawn.
-            self.m.icount.stop_soon()
+        cpu, icount = self.m.cpu, self.m.icount
+        # An interrupt pending but masked (PSTATE.I/F, routing, the current EL) is taken at the
+        # first block boundary after the instruction that unmasks it (an ERET to a lower EL,
+        # MSR DAIFClr), which ends its block: stop after such blocks (emu/cpu/native.py).
+        icount.watch_unmask = cpu.interrupt_pending
+        if cpu.interrupt_pending and cpu.interrupt_takeable:
+            icount.stop_soon()  # takeable already (asked from a hook): the run loop takes it
             return 0
         n = self.m.clock.insns_until(deadline) if deadline is not None and self.m.clock.mode == "deterministic" else None
         if self.m._budget_end is not None:
             left = max(0, self.m._budget_end - self.m.retired)
             n = left if n is None else min(n, left)
         if len(self.m.cores) > 1:
-            left = max(0, self.m.core.turn_end - self.m.icount.retired)
+            left = max(0, self.m.core.turn_end - icount.retired)
             n = left if n is None else min(n, left)
-        self.m.icount.stop_after(n)
+        icount.stop_after(n)
         if self.m.clock.mode == "realtime" and deadline is not None:
             return max(1, int(self.m.clock.seconds_until(deadline) * 1e6))
         return 0

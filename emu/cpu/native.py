@@ -26,6 +26,14 @@ Keystone (no compiler needed) and Python is reached only when there is work:
   many, which the run loop checks and ignores, never one too few. When the set is half full,
   the edge hook stops emulation before the new block runs, and the counter grows the set and
   drops the translated code, so that the block is translated and recorded again.
+- **Unmasking** (the same two hooks): while an interrupt is pending but masked, the run loop
+  must take it at the first block boundary after the instruction that unmasks it. Those
+  instructions (ERET, MSR DAIFClr, MSR DAIF and MSR HCR_EL2, which routing depends on) end
+  their block, so the edge hook puts the start of a block that ends in one into the same set,
+  as ``start | 2``; with ``WATCH_UNMASK``, the block entered after such a block, fall-through or
+  not, stops instead of being counted. A hypervisor at EL2 holding a tenant's virtual interrupt
+  then runs whole turns between its ERETs, where a stop after every block cost a run-loop step
+  for every 40 instructions or so.
 - **System-register filter** (``UC_HOOK_INSN`` for MRS/MSR): Unicorn calls the hook for every
   MRS/MSR executed. The filter passes only CRn == 14 (the generic timer registers) on to the
   Python handler and lets every other system register execute natively. On a machine with
@@ -69,22 +77,44 @@ class BlockCounter(ctypes.Structure):
         ("limit", ctypes.c_uint64),
         ("stop_fn", ctypes.c_uint64),
         ("stopped", ctypes.c_uint64),     # 1: the limit was reached; 2: a block at a misaligned PC;
-                                          # 3: a block right after a WFE; 4: the WFE set is full
+                                          # 3: a block right after a WFE; 4: the WFE set is full;
+                                          # 5: a block right after one that may unmask
         ("last_addr", ctypes.c_uint64),   # the block counted last, so that a stop inside it can
         ("last_size", ctypes.c_uint64),   # give back the part that did not run
-        ("wfe_watch", ctypes.c_uint64),   # not 0: stop after a WFE (several cores)
-        ("wfe_starts", ctypes.c_uint64),  # the set: u64 slots holding start | 1 (0: empty),
-                                          # probed from (start >> 2) & mask up
+        ("watch", ctypes.c_uint64),       # WATCH_WFE | WATCH_UNMASK
+        ("wfe_starts", ctypes.c_uint64),  # the set: u64 slots holding start | 1 (ends in WFE) or
+                                          # start | 2 (may unmask), 0: empty; probed from
+                                          # (start >> 2) & mask up
         ("wfe_mask", ctypes.c_uint64),    # slots - 1, slots a power of two
         ("wfe_used", ctypes.c_uint64),
         ("wfe_room", ctypes.c_uint64),    # entries the set takes before the edge hook stops
         ("vmem_read", ctypes.c_uint64),   # uc_vmem_read
+        ("vmem_translate", ctypes.c_uint64),  # uc_vmem_translate
+        ("code_pages", ctypes.c_uint64),  # u8 per 4 KiB physical page: 1 once code there was translated
+        ("code_page_count", ctypes.c_uint64),  # pages the map covers (0: no map)
     ]
 
 
 #: A64 encodings of WFE (HINT #2) and SEVL (HINT #5).
 WFE = 0xD503205F
 SEVL = 0xD50320BF
+#: The instructions that can unmask an interrupt that is pending, each the last of its block
+#: (QEMU ends a block after ERET and after every MSR): ERET; MSR DAIFClr, #imm (any CRm);
+#: MSR DAIF, Xt and MSR HCR_EL2, Xt (any Rt), which routing depends on.
+ERET = 0xD69F03E0
+DAIFCLR, DAIFCLR_MASK = 0xD50340FF, 0xFFFFF0FF
+MSR_DAIF, MSR_HCR_EL2, MSR_MASK = 0xD51B4220, 0xD51C1100, 0xFFFFFFE0
+
+
+
+def may_unmask(insn: int) -> bool:
+    """Whether ``insn`` is one of the instructions that can unmask a pending interrupt."""
+    return insn == ERET or insn & DAIFCLR_MASK == DAIFCLR or insn & MSR_MASK in (MSR_DAIF, MSR_HCR_EL2)
+
+
+#: BlockCounter.watch bits.
+WATCH_WFE = 1      # stop right after a block that ends in WFE (not after SEVL)
+WATCH_UNMASK = 2   # stop right after a block that ends in an instruction that may unmask
 
 
 class SysregFilter(ctypes.Structure):
@@ -128,7 +158,7 @@ _X86_64 = {
         cmp rax, qword ptr [rcx + 8]
         jae block_stop
         cmp qword ptr [rcx + 48], 0
-        jne block_wfe
+        jne block_watch
     block_count:
         mov r8d, edx
         add rax, r8
@@ -136,6 +166,28 @@ _X86_64 = {
         mov qword ptr [rcx + 32], rsi
         mov qword ptr [rcx + 40], r8
         ret
+    block_watch:
+        test qword ptr [rcx + 48], {WATCH_UNMASK}
+        jz block_wfe
+        cmp qword ptr [rcx + 40], 0
+        je block_wfe_watched
+        mov r10, qword ptr [rcx + 56]
+        mov r11, qword ptr [rcx + 32]
+        mov r8, r11
+        or r11, 2
+        shr r8, 2
+    block_unmask_probe:
+        and r8, qword ptr [rcx + 64]
+        mov r9, qword ptr [r10 + r8 * 8]
+        test r9, r9
+        jz block_wfe_watched
+        cmp r9, r11
+        je block_after_unmask
+        inc r8
+        jmp block_unmask_probe
+    block_wfe_watched:
+        test qword ptr [rcx + 48], {WATCH_WFE}
+        jz block_count
     block_wfe:
         mov r9, qword ptr [rcx + 32]
         add r9, qword ptr [rcx + 40]
@@ -159,6 +211,10 @@ _X86_64 = {
         mov qword ptr [rcx + 24], 3
         mov rax, qword ptr [rcx + 16]
         jmp rax
+    block_after_unmask:
+        mov qword ptr [rcx + 24], 5
+        mov rax, qword ptr [rcx + 16]
+        jmp rax
     block_stop:
         mov qword ptr [rcx + 24], 1
         mov rax, qword ptr [rcx + 16]
@@ -169,9 +225,11 @@ _X86_64 = {
         jmp rax
     """,
     # edge hook, called when Unicorn translates a block (rdi=uc, rsi=the new block's uc_tb
-    # {u64 pc; u16 icount; u16 size}, rdx=the previous one, rcx=BlockCounter): if the block ends
-    # in WFE not after SEVL, put its start in the set. Its last two instructions are read into
-    # [rsp] (the one before, 0 if none) and [rsp + 4] (the last).
+    # {u64 pc; u16 icount; u16 size}, rdx=the previous one, rcx=BlockCounter): marks the physical
+    # pages of its first and last instructions as code, then puts its start in the set if it ends
+    # in WFE not after SEVL, or in an instruction that may unmask. Its last two instructions are
+    # read into [rsp] (the one before, 0 if none) and [rsp + 4] (the last); a physical address
+    # into [rsp + 16]; the block's size is kept at [rsp + 24], its last instruction's address in r14.
     "edge": """
         movzx eax, word ptr [rsi + 10]
         test eax, eax
@@ -179,12 +237,40 @@ _X86_64 = {
         push rbx
         push r12
         push r13
-        sub rsp, 16
+        push r14
+        sub rsp, 40
         mov rbx, rcx
         mov r12, qword ptr [rsi]
         mov r13, rdi
+        mov dword ptr [rsp + 24], eax
+        lea r14, [r12 + rax - 4]
+        cmp qword ptr [rbx + 112], 0
+        je edge_words
+        mov rsi, r12
+    edge_mark:
+        mov rdi, r13
+        mov edx, {UC_PROT_EXEC}
+        lea rcx, [rsp + 16]
+        call qword ptr [rbx + 96]
+        test eax, eax
+        jnz edge_marked
+        mov rax, qword ptr [rsp + 16]
+        shr rax, 12
+        cmp rax, qword ptr [rbx + 112]
+        jae edge_marked
+        mov rcx, qword ptr [rbx + 104]
+        mov byte ptr [rcx + rax], 1
+    edge_marked:
+        mov rax, r14
+        xor rax, r12
+        shr rax, 12
+        jz edge_words
+        mov rsi, r14
+        mov r14, r12
+        jmp edge_mark
+    edge_words:
+        mov eax, dword ptr [rsp + 24]
         lea r8, [r12 + rax]
-        or r12, 1
         mov qword ptr [rsp], 0
         cmp eax, 8
         jb edge_one
@@ -197,14 +283,33 @@ _X86_64 = {
         lea rcx, [rsp + 4]
         mov r8d, 4
     edge_read:
+        mov rdi, r13
         mov edx, {UC_PROT_EXEC}
         call qword ptr [rbx + 88]
         test eax, eax
         jnz edge_leave
-        cmp dword ptr [rsp + 4], {WFE}
-        jne edge_leave
+        mov eax, dword ptr [rsp + 4]
+        cmp eax, {WFE}
+        jne edge_unmask
         cmp dword ptr [rsp], {SEVL}
         je edge_leave
+        or r12, 1
+        jmp edge_key
+    edge_unmask:
+        cmp eax, {ERET}
+        je edge_unmasks
+        mov ecx, eax
+        and ecx, {DAIFCLR_MASK}
+        cmp ecx, {DAIFCLR}
+        je edge_unmasks
+        and eax, {MSR_MASK}
+        cmp eax, {MSR_DAIF}
+        je edge_unmasks
+        cmp eax, {MSR_HCR_EL2}
+        jne edge_leave
+    edge_unmasks:
+        or r12, 2
+    edge_key:
         mov r10, qword ptr [rbx + 56]
         mov r11, qword ptr [rbx + 64]
         mov r8, r12
@@ -231,7 +336,8 @@ _X86_64 = {
         mov rdi, r13
         call qword ptr [rbx + 16]
     edge_leave:
-        add rsp, 16
+        add rsp, 40
+        pop r14
         pop r13
         pop r12
         pop rbx
@@ -377,7 +483,7 @@ _AARCH64 = {
         cmp x4, x5
         b.hs block_stop
         ldr x5, [x3, #48]
-        cbnz x5, block_wfe
+        cbnz x5, block_watch
     block_count:
         add x4, x4, w2, uxtw
         str x4, [x3]
@@ -385,6 +491,23 @@ _AARCH64 = {
         mov w6, w2
         str x6, [x3, #40]
         ret
+    block_watch:
+        tbz x5, #1, block_wfe
+        ldp x6, x12, [x3, #32]
+        cbz x12, block_wfe_watched
+        ldp x7, x8, [x3, #56]
+        orr x11, x6, #2
+        lsr x9, x6, #2
+    block_unmask_probe:
+        and x9, x9, x8
+        ldr x10, [x7, x9, lsl #3]
+        cbz x10, block_wfe_watched
+        cmp x10, x11
+        b.eq block_after_unmask
+        add x9, x9, #1
+        b block_unmask_probe
+    block_wfe_watched:
+        tbz x5, #0, block_count
     block_wfe:
         ldp x5, x6, [x3, #32]
         add x6, x5, x6
@@ -406,6 +529,11 @@ _AARCH64 = {
         str x6, [x3, #24]
         ldr x16, [x3, #16]
         br x16
+    block_after_unmask:
+        mov x6, #5
+        str x6, [x3, #24]
+        ldr x16, [x3, #16]
+        br x16
     block_stop:
         mov x6, #1
         str x6, [x3, #24]
@@ -417,44 +545,100 @@ _AARCH64 = {
         ldr x16, [x3, #16]
         br x16
     """,
-    # edge hook (x0=uc, x1=the new block's uc_tb, x2=the previous one, x3=BlockCounter); as on x86-64.
+    # edge hook (x0=uc, x1=the new block's uc_tb, x2=the previous one, x3=BlockCounter); as on
+    # x86-64, with the last two instructions at [sp, #64], a physical address at [sp, #72], the
+    # size in x23 and the last instruction's address in x22.
     "edge": """
         ldrh w4, [x1, #10]
         cbz w4, edge_done
-        stp x29, x30, [sp, #-48]!
+        stp x29, x30, [sp, #-80]!
         mov x29, sp
         stp x19, x20, [sp, #16]
-        str x21, [sp, #32]
+        stp x21, x22, [sp, #32]
+        str x23, [sp, #48]
         mov x19, x0
         mov x20, x3
         ldr x21, [x1]
-        add x5, x21, x4
-        orr x21, x21, #1
-        str xzr, [sp, #40]
-        cmp x4, #8
+        mov x23, x4
+        add x22, x21, x4
+        sub x22, x22, #4
+        ldr x5, [x20, #112]
+        cbz x5, edge_words
+        mov x1, x21
+    edge_mark:
+        mov x0, x19
+        mov w2, #{UC_PROT_EXEC}
+        add x3, sp, #72
+        ldr x16, [x20, #96]
+        blr x16
+        cbnz w0, edge_marked
+        ldr x5, [sp, #72]
+        lsr x5, x5, #12
+        ldr x6, [x20, #112]
+        cmp x5, x6
+        b.hs edge_marked
+        ldr x6, [x20, #104]
+        mov w7, #1
+        strb w7, [x6, x5]
+    edge_marked:
+        eor x5, x22, x21
+        lsr x5, x5, #12
+        cbz x5, edge_words
+        mov x1, x22
+        mov x22, x21
+        b edge_mark
+    edge_words:
+        add x5, x21, x23
+        str xzr, [sp, #64]
+        cmp x23, #8
         b.lo edge_one
         sub x1, x5, #8
-        add x3, sp, #40
+        add x3, sp, #64
         mov x4, #8
         b edge_read
     edge_one:
         sub x1, x5, #4
-        add x3, sp, #44
+        add x3, sp, #68
         mov x4, #4
     edge_read:
+        mov x0, x19
         mov w2, #{UC_PROT_EXEC}
         ldr x16, [x20, #88]
         blr x16
         cbnz w0, edge_leave
-        ldp w4, w6, [sp, #40]
+        ldp w4, w6, [sp, #64]
         movz w5, #{WFE_LO}
         movk w5, #{WFE_HI}, lsl #16
         cmp w6, w5
-        b.ne edge_leave
+        b.ne edge_unmask
         movz w5, #{SEVL_LO}
         movk w5, #{SEVL_HI}, lsl #16
         cmp w4, w5
         b.eq edge_leave
+        orr x21, x21, #1
+        b edge_key
+    edge_unmask:
+        movz w5, #{ERET_LO}
+        movk w5, #{ERET_HI}, lsl #16
+        cmp w6, w5
+        b.eq edge_unmasks
+        and w7, w6, #{DAIFCLR_MASK}
+        movz w5, #{DAIFCLR_LO}
+        movk w5, #{DAIFCLR_HI}, lsl #16
+        cmp w7, w5
+        b.eq edge_unmasks
+        and w7, w6, #{MSR_MASK}
+        movz w5, #{MSR_DAIF_LO}
+        movk w5, #{MSR_DAIF_HI}, lsl #16
+        cmp w7, w5
+        b.eq edge_unmasks
+        movz w5, #{MSR_HCR_EL2_LO}
+        movk w5, #{MSR_HCR_EL2_HI}, lsl #16
+        cmp w7, w5
+        b.ne edge_leave
+    edge_unmasks:
+        orr x21, x21, #2
+    edge_key:
         ldp x7, x8, [x20, #56]
         lsr x9, x21, #2
     edge_probe:
@@ -480,9 +664,10 @@ _AARCH64 = {
         ldr x16, [x20, #16]
         blr x16
     edge_leave:
-        ldr x21, [sp, #32]
+        ldr x23, [sp, #48]
+        ldp x21, x22, [sp, #32]
         ldp x19, x20, [sp, #16]
-        ldp x29, x30, [sp], #48
+        ldp x29, x30, [sp], #80
     edge_done:
         ret
     """,
@@ -621,11 +806,14 @@ _AARCH64 = {
 
 
 def _fill(src: str) -> str:
-    """The constants the sources name in braces."""
+    """The constants the sources name in braces (an instruction's NAME_LO and NAME_HI too)."""
+    words = {"WFE": WFE, "SEVL": SEVL, "ERET": ERET, "DAIFCLR": DAIFCLR, "MSR_DAIF": MSR_DAIF,
+             "MSR_HCR_EL2": MSR_HCR_EL2}
     for name, value in (("PSTATE", UC_ARM64_REG_PSTATE), ("CLOCK_MONOTONIC", CLOCK_MONOTONIC),
-                        ("UC_PROT_EXEC", UC_PROT_EXEC), ("WFE", WFE), ("WFE_LO", WFE & 0xFFFF),
-                        ("WFE_HI", WFE >> 16), ("SEVL", SEVL), ("SEVL_LO", SEVL & 0xFFFF),
-                        ("SEVL_HI", SEVL >> 16)):
+                        ("UC_PROT_EXEC", UC_PROT_EXEC), ("WATCH_WFE", WATCH_WFE), ("WATCH_UNMASK", WATCH_UNMASK),
+                        ("DAIFCLR_MASK", DAIFCLR_MASK), ("MSR_MASK", MSR_MASK), *words.items(),
+                        *((f"{k}_LO", v & 0xFFFF) for k, v in words.items()),
+                        *((f"{k}_HI", v >> 16) for k, v in words.items())):
         src = src.replace("{" + name + "}", str(value))
     return src
 

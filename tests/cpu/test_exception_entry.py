@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 from conftest import EXIT_WITH_X0, boot
 
 from emu.cpu.semihosting import SemihostingConfig
@@ -524,3 +525,70 @@ irq_cur_spx:
     m.load(asm_image(src, name="unmask"))
     result = m.run(max_insns=100_000)
     assert result.exit_code == 0, result
+
+
+UNMASKS = {
+    "msr daifclr": ("msr daifclr, #2", "unmasked", 0x280),
+    "msr daif": ("msr daif, xzr", "unmasked", 0x280),
+    # ERET to EL1 with PSTATE.I set: a physical IRQ routed to EL2 (IMO) is not masked below EL2
+    "eret": ("adr x0, at_el1\n    msr elr_el2, x0\n    mov x0, #0x3c5\n    msr spsr_el2, x0\n    eret",
+             "at_el1", 0x480),
+}
+
+
+@pytest.mark.parametrize("hooks", ["native", "python"])
+@pytest.mark.parametrize("how", UNMASKS)
+def test_a_long_masked_stretch_runs_without_stopping_and_the_irq_is_taken_where_it_is_unmasked(
+        asm_image, monkeypatch, hooks, how):
+    """An IRQ pending but masked through 20,000 loop iterations: the core runs them in a few
+    run-loop steps (it stops after blocks that end in an instruction that may unmask, not after
+    every block), and the IRQ is still taken at the first instruction after the unmasking one."""
+    import io
+
+    from emu.cpu import native
+    from emu.machine import Console, Machine
+    from emu.runloop import RunLoop
+
+    if hooks == "python":
+        monkeypatch.setattr(native, "available", lambda: False)
+    elif not native.available():
+        pytest.skip("no native code on this host")
+    unmask, target, vector = UNMASKS[how]
+    src = f"""
+    .include "board.inc"
+    .include "smccc.inc"
+_start:
+    adr     x0, vectors
+    msr     vbar_el2, x0
+    ldr     x0, =((1 << 31) | (1 << 4))   // RW, IMO: physical IRQs go to EL2
+    msr     hcr_el2, x0
+    ldr     x1, =UART0_BASE
+    mov     w0, #0x21
+    str     w0, [x1]                      // the IRQ line rises here, masked at EL2 (DAIF.I)
+    ldr     x2, =20000
+spin:
+    subs    x2, x2, #1
+    b.ne    spin
+    {unmask}
+unmasked:
+    b       .
+at_el1:
+    b       .
+    .balign 0x800
+vectors:
+    .skip   {vector}
+    mrs     x0, elr_el2
+    adr     x3, {target}
+    sub     x0, x0, x3                    // 0: taken right where it was unmasked
+    orr     x0, x0, x2                    // 0: after the whole loop
+    b       exit_x0
+""" + EXIT_WITH_X0
+    steps = []
+    step = RunLoop._step
+    monkeypatch.setattr(RunLoop, "_step", lambda self, *a: (steps.append(1), step(self, *a))[1])
+    m = Machine(console=Console(io.BytesIO(), echo=False), log=io.StringIO())
+    _raise_on_uart_write(m, m.cpu.set_irq)
+    m.load(asm_image(src, name="unmask_" + how.replace(" ", "_")))
+    result = m.run(max_insns=1_000_000)
+    assert result.exit_code == 0, result
+    assert len(steps) < 10, len(steps)     # a stop after every block: over 20,000

@@ -176,6 +176,8 @@ WFE, SEVL, NOP = native.WFE, native.SEVL, 0xD503201F
 UC = 0x0DDBA11                 # the Unicorn handle the hooks pass on to uc_emu_stop
 GUEST = 0x50000                # where the translated block's code is
 SLOTS = 8
+PA_OFFSET = 0x100000           # the stand-in uc_vmem_translate's physical address: VA + this
+MAP_PAGES = 0x1000             # the code-page map the edge hook marks, when a case gives it
 
 
 class UcTb(ctypes.Structure):
@@ -208,24 +210,33 @@ class OnThisHost:
     STOP = ctypes.CFUNCTYPE(None, ctypes.c_void_p)
     VMEM_READ = ctypes.CFUNCTYPE(ctypes.c_int, ctypes.c_void_p, ctypes.c_uint64, ctypes.c_int, ctypes.c_void_p,
                                  ctypes.c_size_t)
+    VMEM_TRANSLATE = ctypes.CFUNCTYPE(ctypes.c_int, ctypes.c_void_p, ctypes.c_uint64, ctypes.c_int,
+                                      ctypes.POINTER(ctypes.c_uint64))
 
-    def run(self, name, c, slots, x1, x2, code=b""):
+    def run(self, name, c, slots, x1, x2, code=b"", code_map=None):
         stops, reads = [], []
 
         def vmem_read(uc, addr, prot, buf, size):
             reads.append((uc, addr, prot, size))
-            ctypes.memmove(buf, code[addr - GUEST:addr - GUEST + size], size)
+            ctypes.memmove(buf, code[addr - x1:addr - x1 + size], size)
             return 0
 
-        stop, read = self.STOP(stops.append), self.VMEM_READ(vmem_read)
+        def vmem_translate(uc, addr, prot, pa):
+            pa[0] = addr + PA_OFFSET
+            return 0 if uc == UC and prot == UC_PROT_EXEC else 1
+
+        stop, read, translate = self.STOP(stops.append), self.VMEM_READ(vmem_read), self.VMEM_TRANSLATE(vmem_translate)
         table = (ctypes.c_uint64 * SLOTS)(*slots)
-        c.stop_fn, c.vmem_read, c.wfe_starts = (ctypes.cast(f, ctypes.c_void_p).value for f in (stop, read, table))
+        pages = (ctypes.c_uint8 * MAP_PAGES)(*(code_map or []))
+        c.stop_fn, c.vmem_read, c.vmem_translate, c.wfe_starts = (
+            ctypes.cast(f, ctypes.c_void_p).value for f in (stop, read, translate, table))
+        c.code_pages = ctypes.addressof(pages)
         if name == "block":
             self.BLOCK(native.block_hook_address())(UC, x1, x2, ctypes.addressof(c))
         else:
             tb = UcTb(x1, x2 // 4, x2)
             self.EDGE(native.edge_hook_address())(UC, ctypes.byref(tb), ctypes.byref(tb), ctypes.addressof(c))
-        return c, list(table), stops, reads
+        return c, list(table), stops, reads, list(pages)
 
 
 class InUnicorn:
@@ -233,7 +244,8 @@ class InUnicorn:
     that log their arguments: this machine is x86-64, so nothing else executes them."""
 
     CODE, STUBS, DATA, TABLE, LOG, STACK, DONE = 0x10000, 0x12000, 0x20000, 0x21000, 0x22000, 0x40000, 0x30000
-    STOP, VMEM_READ = STUBS, STUBS + 0x100
+    MAP = 0x23000
+    STOP, VMEM_READ, VMEM_TRANSLATE = STUBS, STUBS + 0x100, STUBS + 0x200
     SOURCES = {
         # uc_emu_stop(x0 = uc): log x0 at LOG
         STOP: f"ldr x9, ={LOG}\n str x0, [x9]\n ret",
@@ -253,22 +265,42 @@ class InUnicorn:
         done:
             mov w0, #0
             ret""",
+        # uc_vmem_translate(x0 = uc, x1 = address, w2 = prot, x3 = &pa): pa = address + PA_OFFSET,
+        # return 0 for the hooks' handle and UC_PROT_EXEC, else 1
+        VMEM_TRANSLATE: f"""ldr x9, ={PA_OFFSET}
+            add x9, x1, x9
+            str x9, [x3]
+            ldr x9, ={UC}
+            cmp x0, x9
+            b.ne refuse
+            cmp w2, #{UC_PROT_EXEC}
+            b.ne refuse
+            mov w0, #0
+            ret
+        refuse:
+            mov w0, #1
+            ret""",
     }
 
-    def run(self, name, c, slots, x1, x2, code=b""):
+    def run(self, name, c, slots, x1, x2, code=b"", code_map=None):
         from unicorn import UC_ARCH_ARM64, UC_MODE_ARM, Uc
         from unicorn.arm64_const import UC_ARM64_REG_PC, UC_ARM64_REG_SP, UC_ARM64_REG_X0, UC_ARM64_REG_X30
 
         keystone = pytest.importorskip("keystone")
         ks = keystone.Ks(keystone.KS_ARCH_ARM64, keystone.KS_MODE_LITTLE_ENDIAN)
         uc = Uc(UC_ARCH_ARM64, UC_MODE_ARM)
-        for base in (self.CODE, self.STUBS, self.DATA, self.TABLE, self.LOG, self.DONE, self.STACK - 0x1000, GUEST):
+        for base in (self.CODE, self.STUBS, self.DATA, self.TABLE, self.LOG, self.DONE, self.STACK - 0x1000,
+                     self.MAP):
             uc.mem_map(base, 0x1000)
+        uc.mem_map(GUEST, 0x2000)
         uc.mem_write(self.CODE, bytes(ks.asm(native._fill(native._AARCH64[name]), self.CODE)[0]))
         for addr, src in self.SOURCES.items():
             uc.mem_write(addr, bytes(ks.asm(src, addr)[0]))
-        uc.mem_write(GUEST, code)
-        c.stop_fn, c.vmem_read, c.wfe_starts = self.STOP, self.VMEM_READ, self.TABLE
+        if code:
+            uc.mem_write(x1, code)
+        uc.mem_write(self.MAP, bytes(code_map or [0] * MAP_PAGES))
+        c.stop_fn, c.vmem_read, c.vmem_translate, c.wfe_starts = self.STOP, self.VMEM_READ, self.VMEM_TRANSLATE, self.TABLE
+        c.code_pages = self.MAP
         uc.mem_write(self.DATA, bytes(c))
         uc.mem_write(self.TABLE, struct.pack(f"<{SLOTS}Q", *slots))
         if name == "edge":
@@ -284,7 +316,8 @@ class InUnicorn:
         after = native.BlockCounter.from_buffer_copy(bytes(uc.mem_read(self.DATA, ctypes.sizeof(c))))
         table = list(struct.unpack(f"<{SLOTS}Q", uc.mem_read(self.TABLE, 8 * SLOTS)))
         return (after, table, [stop_uc] if stop_uc else [],
-                [(read_uc, read_addr, read_prot & 0xFFFFFFFF, read_size)] if read_uc else [])
+                [(read_uc, read_addr, read_prot & 0xFFFFFFFF, read_size)] if read_uc else [],
+                list(uc.mem_read(self.MAP, MAP_PAGES)))
 
 
 HOSTS = [pytest.param(OnThisHost(), id="this host",
@@ -306,18 +339,28 @@ def cases(*rows):
     ("counts a block", counter(count=100, limit=1000), slots_with(), A, 12, 0, True),
     ("stops at the limit", counter(count=1000, limit=1000), slots_with(), A, 12, 1, False),
     ("stops before a misaligned block", counter(), slots_with(), A + 2, 12, 2, False),
-    ("stops right after a WFE", counter(wfe_watch=1, last_addr=L, last_size=4), slots_with(L | 1), L + 4, 8, 3, False),
-    ("probes past another key", counter(wfe_watch=1, last_addr=L, last_size=4), slots_with(L + 0x20 | 1, L | 1),
+    ("stops right after a WFE", counter(watch=1, last_addr=L, last_size=4), slots_with(L | 1), L + 4, 8, 3, False),
+    ("probes past another key", counter(watch=1, last_addr=L, last_size=4), slots_with(L + 0x20 | 1, L | 1),
      L + 4, 8, 3, False),
     ("not without watch_wfe", counter(last_addr=L, last_size=4), slots_with(L | 1), L + 4, 8, 0, True),
-    ("not after a block not in the set", counter(wfe_watch=1, last_addr=L, last_size=4), slots_with(L + 0x40 | 1),
+    ("not after a block not in the set", counter(watch=1, last_addr=L, last_size=4), slots_with(L + 0x40 | 1),
      L + 4, 8, 0, True),
-    ("not where the last block did not end", counter(wfe_watch=1, last_addr=L, last_size=4), slots_with(L | 1),
+    ("not where the last block did not end", counter(watch=1, last_addr=L, last_size=4), slots_with(L | 1),
      A, 8, 0, True),
+    ("stops after a block that may unmask, wherever the next one is", counter(watch=2, last_addr=L, last_size=4),
+     slots_with(L | 2), A, 8, 5, False),
+    ("and right after it", counter(watch=2, last_addr=L, last_size=4), slots_with(L + 0x20 | 1, L | 2), L + 4, 8, 5,
+     False),
+    ("not without watch_unmask", counter(watch=1, last_addr=L, last_size=4), slots_with(L | 2), L + 4, 8, 0, True),
+    ("a WFE is no unmask", counter(watch=2, last_addr=L, last_size=4), slots_with(L | 1), L + 4, 8, 0, True),
+    ("both watches, after a WFE", counter(watch=3, last_addr=L, last_size=4), slots_with(L | 1), L + 4, 8, 3, False),
+    ("both watches, after neither", counter(watch=3, last_addr=L, last_size=4), slots_with(L + 0x40 | 2),
+     L + 4, 8, 0, True),
+    ("not before the first block of a start", counter(watch=2), slots_with(2), A, 8, 0, True),
 ))
 def test_the_block_hook(host, c, slots, addr, size, stopped, counted):
     before = native.BlockCounter.from_buffer_copy(bytes(c))
-    after, table, stops, _ = host.run("block", c, slots, addr, size)
+    after, table, stops, _, _ = host.run("block", c, slots, addr, size)
     assert after.stopped == stopped
     assert stops == ([UC] if stopped else [])
     if counted:
@@ -331,23 +374,55 @@ def words(*insns: int) -> bytes:
     return struct.pack(f"<{len(insns)}I", *insns)
 
 
+ERET, DAIFSET_I, DAIFCLR_I, DAIFCLR_ALL = 0xD69F03E0, 0xD50342DF, 0xD50342FF, 0xD5034FFF
+MSR_DAIF_X5, MSR_HCR_EL2_X1, MSR_ELR_EL2_X1, MRS_X1_DAIF = 0xD51B4225, 0xD51C1101, 0xD51C4021, 0xD53B4221
+
+
 @pytest.mark.parametrize("host", HOSTS)
-@pytest.mark.parametrize("c, slots, code, added, stopped", cases(
-    ("records a block of one WFE", counter(), slots_with(), words(WFE), True, 0),
-    ("records a block that ends in WFE", counter(), slots_with(), words(NOP, NOP, WFE), True, 0),
-    ("not one with SEVL before its WFE", counter(), slots_with(), words(NOP, SEVL, WFE), False, 0),
-    ("not one that ends in something else", counter(), slots_with(), words(WFE, NOP), False, 0),
-    ("keeps a block once", counter(wfe_used=1), slots_with(GUEST | 1), words(NOP, WFE), False, 0),
-    ("probes past another key", counter(wfe_used=1), slots_with(GUEST + 0x20 | 1), words(WFE), True, 0),
+@pytest.mark.parametrize("c, slots, code, key, stopped", cases(
+    ("records a block of one WFE", counter(), slots_with(), words(WFE), GUEST | 1, 0),
+    ("records a block that ends in WFE", counter(), slots_with(), words(NOP, NOP, WFE), GUEST | 1, 0),
+    ("not one with SEVL before its WFE", counter(), slots_with(), words(NOP, SEVL, WFE), None, 0),
+    ("not one that ends in something else", counter(), slots_with(), words(WFE, NOP), None, 0),
+    ("keeps a block once", counter(wfe_used=1), slots_with(GUEST | 1), words(NOP, WFE), None, 0),
+    ("probes past another key", counter(wfe_used=1), slots_with(GUEST + 0x20 | 1), words(WFE), GUEST | 1, 0),
     ("stops when the set has no room", counter(wfe_used=4), slots_with(*(GUEST + 0x100 * i | 1 for i in range(1, 5))),
-     words(WFE), False, 4),
+     words(WFE), None, 4),
+    ("records one that ends in ERET, as may unmask", counter(), slots_with(), words(NOP, ERET), GUEST | 2, 0),
+    ("in MSR DAIFClr, #2", counter(), slots_with(), words(DAIFCLR_I), GUEST | 2, 0),
+    ("in MSR DAIFClr, #0xf", counter(), slots_with(), words(NOP, DAIFCLR_ALL), GUEST | 2, 0),
+    ("in MSR DAIF, x5", counter(), slots_with(), words(NOP, MSR_DAIF_X5), GUEST | 2, 0),
+    ("in MSR HCR_EL2, x1", counter(), slots_with(), words(MSR_HCR_EL2_X1), GUEST | 2, 0),
+    ("not MSR DAIFSet", counter(), slots_with(), words(NOP, DAIFSET_I), None, 0),
+    ("not MSR ELR_EL2", counter(), slots_with(), words(NOP, MSR_ELR_EL2_X1), None, 0),
+    ("not MRS x1, DAIF", counter(), slots_with(), words(NOP, MRS_X1_DAIF), None, 0),
+    ("keeps an unmasking block once", counter(wfe_used=1), slots_with(GUEST | 2), words(ERET), None, 0),
 ))
-def test_the_edge_hook(host, c, slots, code, added, stopped):
+def test_the_edge_hook(host, c, slots, code, key, stopped):
     used = c.wfe_used
-    after, table, stops, reads = host.run("edge", c, slots, GUEST, len(code), code)
+    after, table, stops, reads, code_map = host.run("edge", c, slots, GUEST, len(code), code)
     assert reads[-1][0] == UC and reads[-1][2] == UC_PROT_EXEC
     assert reads[-1][1] + reads[-1][3] == GUEST + len(code) and reads[-1][3] == min(len(code), 8)
-    assert (GUEST | 1 in table) == (added or GUEST | 1 in slots)
-    assert after.wfe_used == used + added
-    assert sorted(k for k in table if k) == sorted([k for k in slots if k] + ([GUEST | 1] if added else []))
+    assert after.wfe_used == used + (key is not None)
+    assert sorted(k for k in table if k) == sorted([k for k in slots if k] + ([key] if key is not None else []))
     assert after.stopped == stopped and stops == ([UC] if stopped else [])
+    assert not any(code_map)   # no map given
+
+
+@pytest.mark.parametrize("host", HOSTS)
+@pytest.mark.parametrize("start, size, pages, marked", cases(
+    ("marks the physical page of a block", GUEST + 0x100, 12, MAP_PAGES, [(GUEST + PA_OFFSET) >> 12]),
+    ("both pages of one that crosses a page", GUEST + 0xFF8, 16, MAP_PAGES,
+     [(GUEST + PA_OFFSET) >> 12, ((GUEST + PA_OFFSET) >> 12) + 1]),
+    ("one page of a block that ends at its end", GUEST + 0xFF0, 16, MAP_PAGES, [(GUEST + PA_OFFSET) >> 12]),
+    ("nothing beyond the map", GUEST + 0xFF8, 16, ((GUEST + PA_OFFSET) >> 12) + 1, [(GUEST + PA_OFFSET) >> 12]),
+    ("nothing without a map", GUEST + 0x100, 12, 0, []),
+))
+def test_the_edge_hook_marks_the_pages_of_translated_code(host, start, size, pages, marked):
+    """What write_phys reads to drop translated code only when a DMA lands on some
+    (emu/guestview.py)."""
+    after, table, stops, _, code_map = host.run("edge", counter(code_page_count=pages), slots_with(), start, size,
+                                                words(*[NOP] * (size // 4)))
+    assert [i for i, v in enumerate(code_map) if v] == marked
+    assert all(v in (0, 1) for v in code_map)
+    assert not any(table) and not stops and after.stopped == 0
