@@ -292,6 +292,8 @@ class Toe(MmioDevice):
             return ERR_DMA
         sess.tx += data
         self.regs[("TX_DONE", s)] = n
+        if self.net is not None:
+            self.net.transmit(self, s)
         return ERR_NONE
 
     def _rx(self, s: int) -> int:
@@ -401,6 +403,7 @@ class LiveNet:
         self.allowed = [ipaddress.ip_network(n) for n in connect_allowed]
         self.socks: dict[int, socket.socket] = {}           # session -> its socket
         self.connecting: set[int] = set()
+        self.early: dict[int, int] = {}     # session -> bytes of its TX the host took since the last poll
         for host, host_port, toe_port in forwards:
             ls = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
             try:
@@ -435,8 +438,25 @@ class LiveNet:
         self.socks[s] = sock
         self.selector.register(sock, selectors.EVENT_READ)
 
+    def transmit(self, toe: Toe, s: int) -> None:
+        """A session's TX buffer grew: hand the host what it takes now, so that the bytes leave
+        without waiting for the next poll. The tenant sees them taken only at that poll (a
+        "sent" event, with what this poll takes as well): how much the host took is an input
+        like any other, and inputs arrive at polls."""
+        sock, tx = self.socks.get(s), toe.sessions[s].tx
+        early = self.early.get(s, 0)
+        if sock is None or s in self.connecting or early >= len(tx) \
+                or toe.sessions[s].state not in (ESTABLISHED, PEER_CLOSED):
+            return
+        try:
+            with memoryview(tx) as view:
+                self.early[s] = early + sock.send(view[early:])
+        except OSError:
+            pass                    # full, reset or closed: the next poll sees it
+
     def close(self, toe: Toe, s: int) -> None:
         sock = self.socks.pop(s, None)
+        self.early.pop(s, None)
         self.connecting.discard(s)
         if sock is not None:
             self.selector.unregister(sock)
@@ -497,18 +517,19 @@ class LiveNet:
                     events.append(("data", s, data))
                 elif data == b"":
                     events.append(("eof", s))
-            pending = len(sess.tx) - sum(e[2] for e in events if e[0] == "sent" and e[1] == s)
-            if pending > 0:
+            sent = self.early.pop(s, 0)        # taken already (transmit)
+            if sent < len(sess.tx):
                 try:
-                    sent = sock.send(bytes(sess.tx[:pending]))
+                    with memoryview(sess.tx) as view:
+                        sent += sock.send(view[sent:])
                 except (BlockingIOError, InterruptedError):
-                    sent = 0
+                    pass
                 except OSError:
                     self.close(toe, s)
                     events.append(("reset", s))
                     continue
-                if sent:
-                    events.append(("sent", s, sent))
+            if sent:
+                events.append(("sent", s, sent))
         return events
 
     def shutdown(self) -> None:
@@ -533,6 +554,9 @@ class ReplayNet:
 
     def connect(self, toe: Toe, s: int, addr: int, port: int) -> None:
         pass
+
+    def transmit(self, toe: Toe, s: int) -> None:
+        pass                        # what the host took comes with the recorded "sent" events
 
     def close(self, toe: Toe, s: int) -> None:
         pass

@@ -13,7 +13,7 @@ import pytest
 from emu.devices.irq import IrqLine
 from emu.devices.log import RecordingLog
 from emu.devices.toe import (CMD_CLOSE, CMD_CONNECT, CMD_LISTEN, CMD_RX, CMD_TX, ERR_BUSY, ERR_DMA, ERR_NONE,
-                             ERR_NOT_PERMITTED, ESTABLISHED, IDLE, IRQ_RX, IRQ_STATE, LISTENING, PAGE, PEER_CLOSED,
+                             ERR_NOT_PERMITTED, ESTABLISHED, IDLE, IRQ_RX, IRQ_STATE, IRQ_TX, LISTENING, PAGE, PEER_CLOSED,
                              POLL_TICKS, RESET, SESSIONS, LiveNet, ReplayNet, Toe)
 from emu.mem.dma import DmaFault
 
@@ -167,6 +167,28 @@ def test_an_accepted_connection_echoes_end_to_end_through_dma(rig):
         except socket.timeout:
             pass
     assert back == payload
+    c.close()
+
+
+def test_tx_bytes_leave_at_once_and_the_tenant_sees_them_taken_at_the_next_poll(rig):
+    """The host gets a TX as the tenant rings for it, without waiting for a poll; what the host
+    took is an input, so TX_SPACE and IRQ_TX change only at the next poll, as in a replay."""
+    assert rig.cmd(0, CMD_LISTEN, 7000) == ERR_NONE
+    c = client(rig)
+    rig.until(lambda: rig.r(PAGE + 0x50), "the listener accepted")
+    s = rig.r(PAGE + 0x50) - 1
+    rig.sw(s, 0x40, IRQ_TX)
+    before = rig.sr(s, 0x1C)
+    payload = bytes(range(256)) * 8
+    assert rig.tx(s, payload) == (ERR_NONE, len(payload))
+    assert rig.sr(s, 0x1C) == before - len(payload) and not rig.sr(s, 0x40) & IRQ_TX
+    got = b""
+    while len(got) < len(payload):
+        got += c.recv(65536)                          # no poll in between
+    assert got == payload
+    assert rig.sr(s, 0x1C) == before - len(payload)   # not seen yet
+    rig.poll()
+    assert rig.sr(s, 0x1C) == before and rig.sr(s, 0x40) & IRQ_TX
     c.close()
 
 
