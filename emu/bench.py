@@ -316,9 +316,12 @@ def _dma_row(repeat: int, transfers: int = 20_000) -> None:
 def _echo_client(port: int, transfer: int, transfers: int, pings: int) -> tuple[float, float]:
     """(MB/s, round-trip us) against an echo server: ``transfers`` writes of ``transfer`` bytes
     each read back whole before the next (the figure includes the way back), then ``pings``
-    one-byte round trips."""
+    one-byte round trips. One round trip before the clock starts waits for the server to serve
+    (a host port forwarded to a guest accepts before the guest has booted)."""
     with socket.create_connection(("127.0.0.1", port), timeout=120) as c:
         c.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        c.sendall(b"!")
+        c.recv(1)
         block = bytes(range(256)) * (transfer // 256)
         t = time.perf_counter()
         for _ in range(transfers):
