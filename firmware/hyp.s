@@ -60,6 +60,7 @@ hyp_main_at_el2:
     b       hyp_exit
 hyp_main_manifest_ok:
     bl      el2_setup
+    bl      pool_init
     bl      banner_print
     ldr     x0, =MANIFEST_PA
     ldr     w19, [x0, #MF_TENANT_COUNT]
@@ -138,6 +139,7 @@ el2_setup:
 .include "hyp_sched.inc"
 .include "hyp_smp.inc"
 .include "hyp_toe.inc"
+.include "hyp_dyn.inc"
 .include "hyp_traps.inc"
 .include "hyp_gic.inc"
 .include "hyp_vgicd.inc"

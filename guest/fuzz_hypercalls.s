@@ -75,7 +75,7 @@ hvc_standard:
     b       hvc_args
 hvc_vendor:
     lsr     x9, x22, #8
-    and     x9, x9, #0xf
+    and     x9, x9, #0x1f                   // ours are 0x86000001-0x86000014
     ldr     w23, =0x86000000
     orr     w23, w23, w9
 hvc_args:

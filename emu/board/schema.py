@@ -84,6 +84,16 @@ class Int:
 
 
 @dataclass(frozen=True)
+class Bool:
+    """true or false."""
+
+    def check(self, value: Any, key: str) -> bool:
+        if not isinstance(value, bool):
+            raise Invalid(key, f"must be true or false, not {show(value)}")
+        return value
+
+
+@dataclass(frozen=True)
 class Str:
     """A string: one of ``choices``, or matching ``pattern`` (whole string), at most ``max_len``."""
 

@@ -5,6 +5,8 @@ into (the idea of Hafnium's manifest: partitions are data, not code)::
 
     hypervisor = "hyp"          # image name from images.toml
     quantum_us = 2000           # optional time slice in microseconds; 0 or absent: cooperative
+    pool = 0x1000000            # optional free pool at POOL_PA, a multiple of 2 MiB: what the
+                                # manager hands to running tenants (docs/dynamic.md)
     [[tenant]]
     name = "hello"              # console tag: 1..31 of A-Z a-z 0-9 _ . -
     image = "hello"             # image name from images.toml, linked at TENANT_IPA_BASE
@@ -15,6 +17,8 @@ into (the idea of Hafnium's manifest: partitions are data, not code)::
     # irqs = [48, 49]           # optional SPIs (INTID 32..95) the tenant owns, each at most one tenant's
     # cores = [1, 2]            # optional physical cores, one vCPU on each (default [0]): vCPU 0
                                 # boots on the first, the others start with PSCI CPU_ON
+    # manager = true            # optional: this tenant may call HYP_PART_INFO, HYP_MEM_GRANT and
+                                # HYP_MEM_RECLAIM (firmware/include/smccc.inc); one at most
     # toe = { sessions = 2, listen = [7000], connect = "127.0.0.1:9000" }
                                 # optional share of the TCP offload engine: its sessions (their
                                 # pages at IPA TENANT_TOE_IPA), up to two ports to listen on, and
@@ -66,7 +70,7 @@ from pathlib import Path
 from typing import Collection, Mapping
 
 from emu.board import Board, load_board
-from emu.board.schema import ArrayOf, Int, Str, Table, read_toml, show, validate
+from emu.board.schema import ArrayOf, Bool, Int, Str, Table, read_toml, show, validate
 from emu.loader.constants import firmware_constants
 from emu.errors import EmuError
 from emu.loader.image import Image, Segment
@@ -89,6 +93,7 @@ IMAGE_FILE_SUFFIXES = (".elf", ".bin")
 MANIFEST_SCHEMA = Table({
     "hypervisor": Str(pattern=r"\S+", what="an image name", max_len=100),
     "quantum_us": Int(0, QUANTUM_US_MAX),
+    "pool": Int(0, hex=True),
     "tenant": ArrayOf(Table({
         "name": Str(pattern=TENANT_NAME.pattern, what=_NAME_RULE),
         "image": Str(pattern=r"\S+", what="an image name or file", max_len=4096),
@@ -97,6 +102,7 @@ MANIFEST_SCHEMA = Table({
         "pa": Int(hex=True),
         "irqs": ArrayOf(Int(), SPI_COUNT),
         "cores": ArrayOf(Int(), 64, min_items=1),
+        "manager": Bool(),
         "toe": Table({
             "sessions": Int(1, 16),
             "listen": ArrayOf(Int(1, 65535), 2),
@@ -203,6 +209,7 @@ class TenantSpec:
     irqs: tuple[int, ...] = ()
     cores: tuple[int, ...] = (0,)
     toe: ToeShare | None = None
+    manager: bool = False
     file: Path | None = None   # a prebuilt image (``image`` names a file), found
     raw: int | None = None     # ... and read as a raw binary loaded and entered at this IPA
 
@@ -220,6 +227,7 @@ class Manifest:
     hypervisor: str
     tenants: tuple[TenantSpec, ...]
     quantum_us: int = 0
+    pool: int = 0
 
     @property
     def quantum_ticks(self) -> int:
@@ -280,12 +288,23 @@ def load_manifest(path: Path | str, images: Collection[str] | None = None,
         _check_cores(cores, c, where)
         toe = _toe_share(entry.get("toe"), where)
         tenants.append(TenantSpec(entry["name"], entry["image"], entry["memory"], entry.get("pa"),
-                                  tuple(entry.get("irqs", ())), cores, toe, file, raw))
+                                  tuple(entry.get("irqs", ())), cores, toe, entry.get("manager", False), file, raw))
     _check_toe_sessions([t.toe for t in tenants], c, str(path))
     board = board or firmware_board()
-    _check_layout([(t.name, t.memory, t.pa) for t in tenants], c, str(path), board)
+    pool = data.get("pool", 0)
+    _check_managers([(t.name, t.manager) for t in tenants], str(path))
+    _check_layout([(t.name, t.memory, t.pa) for t in tenants], c, str(path), board, pool)
     _check_irqs([(t.name, t.irqs) for t in tenants], str(path), board)
-    return Manifest(path=path, hypervisor=hyp, tenants=tuple(tenants), quantum_us=data.get("quantum_us", 0))
+    return Manifest(path=path, hypervisor=hyp, tenants=tuple(tenants), quantum_us=data.get("quantum_us", 0),
+                    pool=pool)
+
+
+def _check_managers(tenants: list[tuple[str, bool]], source: str) -> None:
+    """At most one tenant manages the others."""
+    managers = [name for name, manager in tenants if manager]
+    if len(managers) > 1:
+        raise EmuError(f"{source}: tenants {managers[0]!r} and {managers[1]!r} are both manager = true; "
+                       "one tenant at most manages the others")
 
 
 def _find_image_file(image: str, manifest: Path, root: Path | str | None, where: str) -> Path:
@@ -363,13 +382,20 @@ def _check_irqs(tenants: list[tuple[str, Collection[int]]], source: str, board: 
 
 
 def _check_layout(tenants: list[tuple[str, int, int | None]], c: Mapping[str, int], source: str,
-                  board: Board) -> list[int]:
-    """Check sizes and physical ranges; return each tenant's PA."""
+                  board: Board, pool: int = 0) -> list[int]:
+    """Check sizes and physical ranges (the tenants' RAM and the free pool); return each tenant's PA."""
     stride = _require(c, "TENANT_PA_STRIDE")
     base = _require(c, "TENANT_PA_BASE")
     ram = _require(c, "RAM_BASE")
     pa_limit = _require(c, "PA_LIMIT")
     board_ram = board.ram
+    pool_pa, pool_max = _require(c, "POOL_PA"), _require(c, "POOL_BLOCKS_MAX") * SZ_2M
+    if pool % SZ_2M or not 0 <= pool <= pool_max:
+        raise EmuError(f"{source}: pool {pool:#x} is not a multiple of 2 MiB up to POOL_BLOCKS_MAX blocks "
+                       f"({pool_max:#x})")
+    if pool and (pool_pa < board_ram.base or pool_pa + pool > board_ram.end):
+        raise EmuError(f"{source}: pool {pool_pa:#x}-{pool_pa + pool - 1:#x} lies outside the RAM of board "
+                       f"{board.name}")
     pas = []
     for index, (name, memory, pa) in enumerate(tenants):
         where = f"{source}: tenant {name!r}"
@@ -389,6 +415,9 @@ def _check_layout(tenants: list[tuple[str, int, int | None]], c: Mapping[str, in
         if pa < board_ram.base or pa + memory > board_ram.end:
             raise EmuError(f"{where}: RAM {pa:#x}-{pa + memory - 1:#x} lies outside the RAM of board "
                            f"{board.name} {board_ram.base:#x}-{board_ram.end - 1:#x}")
+        if pool and pa < pool_pa + pool and pool_pa < pa + memory:
+            raise EmuError(f"{where}: RAM {pa:#x}-{pa + memory - 1:#x} overlaps the pool "
+                           f"{pool_pa:#x}-{pool_pa + pool - 1:#x}")
         for other, (oname, omem, _) in enumerate(tenants[:index]):
             if pa < pas[other] + omem and pas[other] < pa + memory:
                 raise EmuError(f"{where}: RAM {pa:#x}-{pa + memory - 1:#x} overlaps tenant "
@@ -401,10 +430,11 @@ def _check_layout(tenants: list[tuple[str, int, int | None]], c: Mapping[str, in
 # Packing a system image
 
 def manifest_blob(placements: list[TenantPlacement], constants: Mapping[str, int] | None = None,
-                  quantum: int = 0) -> bytes:
+                  quantum: int = 0, pool: int = 0) -> bytes:
     """The manifest blob the hypervisor reads at MANIFEST_PA (layout: manifest.inc).
 
-    ``quantum`` is the time slice in counter ticks (MF_QUANTUM), 0 for cooperative scheduling.
+    ``quantum`` is the time slice in counter ticks (MF_QUANTUM), 0 for cooperative scheduling;
+    ``pool`` the bytes of free pool (MF_POOL_SIZE).
     """
     c = constants if constants is not None else firmware_constants()
     first, size = _require(c, "MF_TENANTS"), _require(c, "MF_TENANT_SIZE")
@@ -416,6 +446,7 @@ def manifest_blob(placements: list[TenantPlacement], constants: Mapping[str, int
     struct.pack_into("<I", blob, _require(c, "MF_VERSION"), _require(c, "MANIFEST_VERSION"))
     struct.pack_into("<I", blob, _require(c, "MF_TENANT_COUNT"), len(placements))
     struct.pack_into("<Q", blob, _require(c, "MF_QUANTUM"), quantum)
+    struct.pack_into("<Q", blob, _require(c, "MF_POOL_SIZE"), pool)
     for t in placements:
         rec = first + t.index * size
         struct.pack_into("<Q", blob, rec + _require(c, "MT_IPA_BASE"), t.ipa)
@@ -423,7 +454,8 @@ def manifest_blob(placements: list[TenantPlacement], constants: Mapping[str, int
         struct.pack_into("<Q", blob, rec + _require(c, "MT_SIZE"), t.size)
         struct.pack_into("<Q", blob, rec + _require(c, "MT_ENTRY"), t.entry)
         struct.pack_into("<I", blob, rec + _require(c, "MT_ID"), t.index)
-        struct.pack_into("<I", blob, rec + _require(c, "MT_FLAGS"), 0)
+        struct.pack_into("<I", blob, rec + _require(c, "MT_FLAGS"),
+                         _require(c, "MTF_MANAGER") if t.manager else 0)
         name = t.name.encode("ascii")
         struct.pack_into(f"{NAME_FIELD_BYTES}s", blob, rec + _require(c, "MT_NAME"), name)
         struct.pack_into("<Q", blob, rec + _require(c, "MT_SPIS"), spi_bitmap(t.irqs))
@@ -437,15 +469,17 @@ def manifest_blob(placements: list[TenantPlacement], constants: Mapping[str, int
 
 
 def pack_system(hyp: Image, tenants: list[tuple], constants: Mapping[str, int] | None = None,
-                name: str = "system", quantum: int = 0, board: Board | None = None) -> SystemImage:
+                name: str = "system", quantum: int = 0, board: Board | None = None, pool: int = 0) -> SystemImage:
     """One image with the hypervisor, the manifest blob at MANIFEST_PA and every tenant's RAM.
 
     ``tenants`` are ``(name, image, memory, pa)``, ``(name, image, memory, pa, irqs)`` or
-    ``(name, image, memory, pa, irqs, cores)``; ``pa`` None means the default slot
+    ``(name, image, memory, pa, irqs, cores)``, then ``toe`` (a ToeShare) and ``manager``;
+    ``pa`` None means the default slot
     ``TENANT_PA_BASE + index * TENANT_PA_STRIDE``; ``irqs`` are the SPIs the tenant owns;
     ``cores`` the physical core of each of its vCPUs (default ``(0,)``). Tenant images must be linked inside
     ``[TENANT_IPA_BASE, TENANT_IPA_BASE + memory)``. ``quantum`` is the time slice in counter
-    ticks (see :func:`quantum_ticks`), 0 for cooperative scheduling.
+    ticks (see :func:`quantum_ticks`), 0 for cooperative scheduling; ``pool`` the bytes of free
+    pool at POOL_PA.
     """
     c = constants if constants is not None else firmware_constants()
     max_tenants = _require(c, "MAX_TENANTS")
@@ -453,15 +487,16 @@ def pack_system(hyp: Image, tenants: list[tuple], constants: Mapping[str, int] |
         raise EmuError(f"{name}: a system needs at least one tenant")
     if len(tenants) > max_tenants:
         raise EmuError(f"{name}: {len(tenants)} tenants; at most MAX_TENANTS = {max_tenants}")
-    tenants = [(*t, (), (0,), None)[:7] if len(t) == 4 else (*t, (0,), None)[:7] if len(t) == 5
-               else (*t, None)[:7] for t in tenants]
+    defaults = ((), (0,), None, False)      # irqs, cores, toe, manager
+    tenants = [(*t, *defaults[max(0, len(t) - 4):])[:8] for t in tenants]
     _check_toe_sessions([t[6] for t in tenants], c, name)
-    for tname, *_, cores, _toe in tenants:
+    _check_managers([(t[0], t[7]) for t in tenants], name)
+    for tname, *_, cores, _toe, _manager in tenants:
         if not isinstance(tname, str) or not TENANT_NAME.fullmatch(tname):
             raise EmuError(f"{name}: tenant name {show(tname)} is not {_NAME_RULE}")
         _check_cores(tuple(cores), c, f"{name}: tenant {tname!r}")
     board = board or firmware_board()
-    pas = _check_layout([(t[0], t[2], t[3]) for t in tenants], c, name, board)
+    pas = _check_layout([(t[0], t[2], t[3]) for t in tenants], c, name, board, pool)
     _check_irqs([(t[0], t[4]) for t in tenants], name, board)
     if not 0 <= quantum < 1 << 63:
         raise EmuError(f"{name}: time slice {quantum} ticks is out of range")
@@ -471,7 +506,7 @@ def pack_system(hyp: Image, tenants: list[tuple], constants: Mapping[str, int] |
     segments: list[tuple[str, Segment]] = [("hypervisor", s) for s in hyp.segments]
     symbols = dict(hyp.symbols)
     types = dict(getattr(hyp, "symbol_types", {}) or {})
-    for index, ((tname, image, memory, _, irqs, cores, toe), pa) in enumerate(zip(tenants, pas)):
+    for index, ((tname, image, memory, _, irqs, cores, toe, manager), pa) in enumerate(zip(tenants, pas)):
         where = f"{name}: tenant {tname!r} (image {image.name})"
         for seg in image.segments:
             if seg.addr < ipa or seg.addr >= ipa + memory:
@@ -486,7 +521,7 @@ def pack_system(hyp: Image, tenants: list[tuple], constants: Mapping[str, int] |
             raise EmuError(f"{where}: entry {image.entry:#x} is outside the image or not word aligned")
         placements.append(TenantPlacement(tname, index, ipa, pa, memory, image.entry,
                                           dict(image.symbols), image.name, tuple(sorted(irqs)), tuple(cores),
-                                          toe))
+                                          toe, bool(manager)))
         tenant_types = getattr(image, "symbol_types", {}) or {}
         for label, addr in image.symbols.items():
             symbols[f"{tname}:{label}"] = addr - ipa + pa
@@ -494,7 +529,7 @@ def pack_system(hyp: Image, tenants: list[tuple], constants: Mapping[str, int] |
                 types[f"{tname}:{label}"] = tenant_types[label]
 
     blob_pa = _require(c, "MANIFEST_PA")
-    blob = manifest_blob(placements, c, quantum)
+    blob = manifest_blob(placements, c, quantum, pool)
     segments.append(("manifest", Segment(blob_pa, blob, len(blob), "r")))
 
     for t in placements:  # a tenant's whole RAM, not only its image, must miss the others
@@ -515,6 +550,7 @@ def pack_manifest(manifest: Manifest, images: Mapping[str, Image],
     """The system image a manifest describes, from its already assembled ``images`` by name."""
     return pack_system(images[manifest.hypervisor],
                        [(t.name, t.load_file() if t.file else images[t.image], t.memory, t.pa, t.irqs, t.cores,
-                         t.toe)
+                         t.toe, t.manager)
                         for t in manifest.tenants],
-                       constants, name=name or manifest.path.stem, quantum=manifest.quantum_ticks)
+                       constants, name=name or manifest.path.stem, quantum=manifest.quantum_ticks,
+                       pool=manifest.pool)

@@ -61,7 +61,7 @@ def test_blob_layout_matches_manifest_inc(tmp_path):
     assert len(blob) == off["MF_TENANTS"] + 2 * off["MF_TENANT_SIZE"]
     assert blob[off["MF_MAGIC"]:off["MF_MAGIC"] + 8] == b"MANIFST0"
     assert struct.unpack_from("<Q", blob, off["MF_MAGIC"])[0] == off["MANIFEST_MAGIC"]
-    assert struct.unpack_from("<I", blob, off["MF_VERSION"])[0] == off["MANIFEST_VERSION"] == 4  # TOE shares
+    assert struct.unpack_from("<I", blob, off["MF_VERSION"])[0] == off["MANIFEST_VERSION"] == 5  # the pool and the manager
     assert struct.unpack_from("<I", blob, off["MF_TENANT_COUNT"])[0] == 2
     for t in placements:
         rec = off["MF_TENANTS"] + t.index * off["MF_TENANT_SIZE"]
@@ -177,9 +177,9 @@ def test_shipped_manifests_load():
 
 @pytest.mark.parametrize("text,message", [
     ('hypervisor = "hyp"\ncolour = 1\n[[tenant]]\nname="a"\nimage="hello"\nmemory=0x200000\n',
-     "m.toml: colour: unknown key (expected: hypervisor, quantum_us, tenant)"),
+     "m.toml: colour: unknown key (expected: hypervisor, quantum_us, pool, tenant)"),
     ('hypervisor = "hyp"\n[[tenant]]\nname="a"\nimage="hello"\nmemory=0x200000\nvcpus=2\n',
-     "m.toml: tenant[0].vcpus: unknown key (expected: name, image, raw, memory, pa, irqs, cores, toe)"),
+     "m.toml: tenant[0].vcpus: unknown key (expected: name, image, raw, memory, pa, irqs, cores, manager, toe)"),
     ('hypervisor = "hyp"\n[[tenant]]\nname="a"\nmemory=0x200000\n', "m.toml: tenant[0].image: missing"),
     ('hypervisor = "hyp"\n[[tenant]]\nname="a"\nimage="nosuch"\nmemory=0x200000\n',
      "tenant 'a': image 'nosuch' is not declared in images.toml"),
@@ -241,6 +241,18 @@ def test_shipped_manifests_load():
      "m.toml: tenant 'b': RAM 0x7fe00000-0x801fffff lies outside the RAM of board virt"),
     ('hypervisor = "hyp"\n[[tenant]]\nname="a"\nimage="hello"\nmemory=0x200000\npa=0xffffffffffe00000\n',
      "m.toml: tenant 'a': RAM 0xffffffffffe00000-0xffffffffffffffff is past PA_LIMIT 0x100000000"),
+    # the pool and the manager (docs/dynamic.md)
+    ('hypervisor = "hyp"\npool = 0x300000\n[[tenant]]\nname="a"\nimage="hello"\nmemory=0x200000\n',
+     "m.toml: pool 0x300000 is not a multiple of 2 MiB up to POOL_BLOCKS_MAX blocks (0x8000000)"),
+    ('hypervisor = "hyp"\npool = 0x8200000\n[[tenant]]\nname="a"\nimage="hello"\nmemory=0x200000\n',
+     "m.toml: pool 0x8200000 is not a multiple of 2 MiB up to POOL_BLOCKS_MAX blocks"),
+    ('hypervisor = "hyp"\npool = 0x400000\n[[tenant]]\nname="a"\nimage="hello"\nmemory=0x200000\npa=0x48200000\n',
+     "m.toml: tenant 'a': RAM 0x48200000-0x483fffff overlaps the pool 0x48000000-0x483fffff"),
+    ('hypervisor = "hyp"\n[[tenant]]\nname="a"\nimage="hello"\nmemory=0x200000\nmanager=true\n'
+     '[[tenant]]\nname="b"\nimage="hello"\nmemory=0x200000\nmanager=true\n',
+     "m.toml: tenants 'a' and 'b' are both manager = true; one tenant at most manages the others"),
+    ('hypervisor = "hyp"\n[[tenant]]\nname="a"\nimage="hello"\nmemory=0x200000\nmanager=1\n',
+     "m.toml: tenant[0].manager: must be true or false, not 1"),
     # nesting the TOML parser cannot follow, and nesting it can but the schema does not want
     ('hypervisor = "hyp"\nx = ' + "[" * 5000 + "]" * 5000 + "\n", "m.toml: not valid TOML: arrays or tables nested too deeply"),
     ('hypervisor = "hyp"\n[[tenant]]\nname="a"\nimage="hello"\nmemory.' + "a." * 5000 + "b = 1\n",
@@ -452,6 +464,20 @@ def test_a_toe_share_goes_into_the_blob_and_comes_back_from_the_elf(tmp_path):
     images = {"hyp": hyp_image(), "hello": tenant_image("hello"), "counter": tenant_image("counter")}
     placements = read_placements(load_elf(write_elf(pack_manifest(m, images, C), tmp_path / "s.elf")), C)
     assert [p.toe for p in placements] == [ToeShare(3, (7000,), 0x7F000001, 9000), None]
+
+
+def test_the_pool_and_the_manager_go_into_the_blob_and_come_back_from_the_elf(tmp_path):
+    text = "pool = 0x600000\n" + GOOD.replace('memory = 0x200000', 'memory = 0x200000\nmanager = true', 1)
+    m = load_manifest(write(tmp_path, text), {"hyp", "hello", "counter"}, C)
+    assert m.pool == 0x600000 and [t.manager for t in m.tenants] == [True, False]
+    images = {"hyp": hyp_image(), "hello": tenant_image("hello"), "counter": tenant_image("counter")}
+    image = load_elf(write_elf(pack_manifest(m, images, C), tmp_path / "s.elf"))
+    blob = next(s.data for s in image.segments if s.addr == C["MANIFEST_PA"])
+    assert struct.unpack_from("<Q", blob, C["MF_POOL_SIZE"])[0] == 0x600000
+    flags = [struct.unpack_from("<I", blob, C["MF_TENANTS"] + i * C["MF_TENANT_SIZE"] + C["MT_FLAGS"])[0]
+             for i in range(2)]
+    assert flags == [C["MTF_MANAGER"], 0]
+    assert [p.manager for p in read_placements(image, C)] == [True, False]
 
 
 @pytest.mark.parametrize("toe,message", [

@@ -1,0 +1,284 @@
+// manager: the tenant the manifest marks manager = true (manifests/dynamic.toml). It reads every
+// partition, grows the worker from 2 MiB to 8 MiB while it runs, asks for the region back, and
+// does the same with the hoarder, which keeps it past the deadline and loses it by force. The
+// scrubbed region then goes back to the worker, which finds it all zero. Each step is printed
+// with the virtual time (counter ticks) at which the hypervisor answered.
+
+.include "board.inc"
+.include "smccc.inc"
+.include "gic.inc"
+
+.equ WORKER,            1
+.equ HOARDER,           2
+.equ TENANTS,           3
+.equ REGION_IPA,        0x40200000      // right after the 2 MiB each tenant boots with
+.equ REGION_SIZE,       0x600000        // 6 MiB: 2 MiB to 8 MiB
+.equ RECLAIM_US,        20000           // 20 ms to give it back
+
+.include "../include/tenant.inc"
+    TENANT_IRQ_ROUTINES
+.include "../include/dyn.inc"
+    DYN_ROUTINES
+
+main:
+    EL1_IRQ_SETUP
+    DYN_SETUP
+    mov     x19, #0
+info:
+    mov     x0, x19
+    bl      print_partition
+    add     x19, x19, #1
+    cmp     x19, #TENANTS
+    b.lo    info
+    bl      print_pool
+    mov     x0, #5                          // the others boot and say they wait
+    bl      sleep_ms
+    // Grow the worker while it runs.
+    mov     x0, #WORKER
+    bl      grant
+    mov     x0, #30                         // it fills its new 6 MiB meanwhile
+    bl      sleep_ms
+    mov     x0, #WORKER
+    bl      print_partition
+    bl      print_pool
+    mov     x0, #WORKER
+    bl      reclaim
+    bl      wait_message
+    bl      print_message                   // released
+    bl      print_pool
+    // The hoarder gets it, and does not give it back.
+    mov     x0, #HOARDER
+    bl      grant
+    mov     x0, #10
+    bl      sleep_ms
+    mov     x0, #HOARDER
+    bl      reclaim
+    bl      wait_message
+    bl      print_message                   // revoked by force
+    bl      print_pool
+    // The scrubbed region goes back to the worker.
+    mov     x0, #WORKER
+    bl      grant
+    mov     x0, #30
+    bl      sleep_ms
+    mov     x0, #HOARDER
+    bl      print_partition
+    adr     x0, str_done
+    bl      puts
+    b       system_off
+
+// grant: x0 = tenant. HYP_MEM_GRANT of the region; "t=N grant tenant T IPA ... 6 MiB: 0".
+grant:
+    stp     x29, x30, [sp, #-32]!
+    str     x19, [sp, #16]
+    mov     x19, x0
+    ldr     w0, =HYP_MEM_GRANT
+    mov     x1, x19
+    ldr     x2, =REGION_IPA
+    ldr     x3, =REGION_SIZE
+    hvc     #0
+    mov     x1, x0
+    adr     x0, str_grant
+    mov     x2, x19
+    bl      print_step
+    ldr     x19, [sp, #16]
+    ldp     x29, x30, [sp], #32
+    ret
+
+// reclaim: x0 = tenant. HYP_MEM_RECLAIM of the region with RECLAIM_US to give it back.
+reclaim:
+    stp     x29, x30, [sp, #-32]!
+    str     x19, [sp, #16]
+    mov     x19, x0
+    ldr     w0, =HYP_MEM_RECLAIM
+    mov     x1, x19
+    ldr     x2, =REGION_IPA
+    ldr     x3, =RECLAIM_US
+    hvc     #0
+    mov     x1, x0
+    adr     x0, str_reclaim
+    mov     x2, x19
+    bl      print_step
+    ldr     x19, [sp, #16]
+    ldp     x29, x30, [sp], #32
+    ret
+
+// print_step: x0 = what, x1 = result, x2 = tenant. "t=TICKS what T: result".
+print_step:
+    stp     x29, x30, [sp, #-48]!
+    stp     x19, x20, [sp, #16]
+    str     x21, [sp, #32]
+    mov     x19, x0
+    mov     x20, x1
+    mov     x21, x2
+    bl      print_time
+    mov     x0, x19
+    bl      puts
+    mov     x0, x21
+    bl      put_dec
+    adr     x0, str_colon
+    bl      puts
+    mov     x0, x20
+    bl      put_signed
+    bl      newline
+    ldr     x21, [sp, #32]
+    ldp     x19, x20, [sp, #16]
+    ldp     x29, x30, [sp], #48
+    ret
+
+// print_message: x0-x3 = a message (released or revoked: x1 = tenant, x2 = IPA, x3 = bytes).
+print_message:
+    stp     x29, x30, [sp, #-48]!
+    stp     x19, x20, [sp, #16]
+    stp     x21, x22, [sp, #32]
+    mov     x19, x0
+    mov     x20, x1
+    mov     x21, x2
+    mov     x22, x3
+    bl      print_time
+    adr     x0, str_released
+    cmp     x19, #HYP_MSG_RELEASED
+    b.eq    print_message_kind
+    adr     x0, str_revoked
+    cmp     x19, #HYP_MSG_REVOKED
+    b.eq    print_message_kind
+    adr     x0, str_other
+print_message_kind:
+    bl      puts
+    mov     x0, x20
+    bl      put_dec
+    adr     x0, str_at
+    bl      puts
+    mov     x0, x21
+    bl      put_hex
+    adr     x0, str_bytes
+    bl      puts
+    mov     x0, x22
+    bl      put_hex
+    bl      newline
+    ldp     x21, x22, [sp, #32]
+    ldp     x19, x20, [sp, #16]
+    ldp     x29, x30, [sp], #48
+    ret
+
+// print_partition: x0 = tenant. "tenant T: state S, RAM 0x..., cores 0x..., irqs 0x..., toe N".
+print_partition:
+    stp     x29, x30, [sp, #-64]!
+    stp     x19, x20, [sp, #16]
+    stp     x21, x22, [sp, #32]
+    stp     x23, x24, [sp, #48]
+    mov     x19, x0
+    ldr     w0, =HYP_PART_INFO
+    mov     x1, x19
+    hvc     #0
+    mov     x20, x0
+    mov     x21, x1
+    mov     x22, x2
+    mov     x23, x3
+    mov     x24, x4
+    adr     x0, str_tenant
+    bl      puts
+    mov     x0, x19
+    bl      put_dec
+    adr     x0, str_state
+    bl      puts
+    mov     x0, x20
+    bl      put_signed
+    adr     x0, str_ram
+    bl      puts
+    mov     x0, x21
+    bl      put_hex
+    adr     x0, str_cores
+    bl      puts
+    mov     x0, x22
+    bl      put_hex
+    adr     x0, str_irqs
+    bl      puts
+    mov     x0, x23
+    bl      put_hex
+    adr     x0, str_toe
+    bl      puts
+    mov     x0, x24
+    bl      put_dec
+    bl      newline
+    ldp     x23, x24, [sp, #48]
+    ldp     x21, x22, [sp, #32]
+    ldp     x19, x20, [sp, #16]
+    ldp     x29, x30, [sp], #64
+    ret
+
+// print_pool: "pool: 0x... of 0x... free".
+print_pool:
+    stp     x29, x30, [sp, #-32]!
+    stp     x19, x20, [sp, #16]
+    ldr     w0, =HYP_PART_INFO
+    mov     x1, #HYP_POOL
+    hvc     #0
+    mov     x19, x1
+    mov     x20, x2
+    adr     x0, str_pool
+    bl      puts
+    mov     x0, x19
+    bl      put_hex
+    adr     x0, str_of
+    bl      puts
+    mov     x0, x20
+    bl      put_hex
+    adr     x0, str_free
+    bl      puts
+    ldp     x19, x20, [sp, #16]
+    ldp     x29, x30, [sp], #32
+    ret
+
+// print_time: "t=TICKS " (the virtual counter).
+print_time:
+    stp     x29, x30, [sp, #-16]!
+    adr     x0, str_t
+    bl      puts
+    bl      counter_now
+    bl      put_dec
+    mov     w0, #' '
+    bl      putc
+    ldp     x29, x30, [sp], #16
+    ret
+
+// put_signed: x0 = a signed number, in decimal.
+put_signed:
+    stp     x29, x30, [sp, #-32]!
+    str     x19, [sp, #16]
+    mov     x19, x0
+    tbz     x19, #63, put_signed_abs
+    mov     w0, #'-'
+    bl      putc
+    neg     x19, x19
+put_signed_abs:
+    mov     x0, x19
+    bl      put_dec
+    ldr     x19, [sp, #16]
+    ldp     x29, x30, [sp], #32
+    ret
+
+str_tenant:         .asciz "tenant "
+str_state:          .asciz ": state "
+str_ram:            .asciz ", RAM "
+str_cores:          .asciz ", cores "
+str_irqs:           .asciz ", irqs "
+str_toe:            .asciz ", toe "
+str_pool:           .asciz "pool: "
+str_of:             .asciz " of "
+str_free:           .asciz " free\n"
+str_t:              .asciz "t="
+str_grant:          .asciz "grant 6 MiB at 0x40200000 to tenant "
+str_reclaim:        .asciz "reclaim 0x40200000 within 20 ms from tenant "
+str_colon:          .asciz ": "
+str_released:       .asciz "released by tenant "
+str_revoked:        .asciz "revoked from tenant "
+str_other:          .asciz "message about tenant "
+str_at:             .asciz ": IPA "
+str_bytes:          .asciz ", bytes "
+str_done:           .asciz "done\n"
+    .balign 4
+
+    EL1_VECTORS dyn_irq_entry
+
+.include "../include/tenant_bss.inc"
