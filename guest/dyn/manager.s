@@ -63,6 +63,7 @@ info:
     bl      sleep_ms
     mov     x0, #HOARDER
     bl      print_partition
+    bl      print_pool                      // the worker has ended: its region is back
     adr     x0, str_done
     bl      puts
     b       system_off
