@@ -20,6 +20,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from .bench_isolation import WORKLOADS as ISOLATION_WORKLOADS
 from .errors import EmuError
 from .loader.image import Image, Segment
 
@@ -233,7 +234,16 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--scale", type=float, default=1.0, help="multiply iteration counts (default 1)")
     ap.add_argument("--repeat", type=int, default=3, help="runs per figure; the best is kept")
     ap.add_argument("--cases", default=",".join([c.name for c in CASES] + ["dma", "echo", "uboot", "linux"]))
+    ap.add_argument("--isolation", nargs="?", const="all", metavar="WORKLOADS",
+                    help="instead of the cases: each workload bare at EL1 and as a tenant of the hypervisor, "
+                         "normalised to bare (emu/bench_isolation.py); optionally a comma list of "
+                         + ", ".join([w.name for w in ISOLATION_WORKLOADS] + ["dma"]))
+    ap.add_argument("--plot", metavar="DIR", help="with --isolation: write DIR/isolation.png (needs matplotlib)")
     args = ap.parse_args(argv)
+    if args.plot and not args.isolation:
+        ap.error("--plot needs --isolation")
+    if args.isolation:
+        return _isolation(args)
 
     root = project_root()
     names = ["hyp"] + [c.image for c in CASES]
@@ -274,11 +284,11 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
-def _dma_row(repeat: int, transfers: int = 20_000) -> None:
-    """A 4 KiB DMA read through an SMMU stream with stage-2 translation (IOTLB hits) beside the
-    same read through the physical bus, on ``--board virt,iommu=smmuv3``. The SMMU is set up
-    through its registers and tables in guest RAM, as a hypervisor does; QEMU has no row here
-    (its SMMU is stage 1 only, and it has no device to DMA from one)."""
+def dma_read_figures(repeat: int, transfers: int = 20_000) -> tuple[float, float]:
+    """Seconds for a 4 KiB DMA read through an SMMU stream with stage-2 translation (IOTLB hits)
+    and for the same read through the physical bus, on ``--board virt,iommu=smmuv3``, best of
+    ``repeat`` runs of ``transfers`` reads. The SMMU is set up through its registers and tables in
+    guest RAM, as a hypervisor does."""
     from .machine import Console, Machine
     from .mem.dma import PhysicalPort
 
@@ -306,8 +316,30 @@ def _dma_row(repeat: int, transfers: int = 20_000) -> None:
             times.append((time.perf_counter() - t) / transfers)
         return min(times)
 
-    translated = best(lambda: stream.read(ipa, 4096))
-    direct = best(lambda: phys.read(data, 4096))
+    return best(lambda: stream.read(ipa, 4096)), best(lambda: phys.read(data, 4096))
+
+
+def _isolation(args) -> int:
+    """``--isolation [WORKLOADS] [--plot DIR]``: the isolation-cost table (emu/bench_isolation.py)."""
+    from .bench_isolation import measure, plot
+
+    names = None
+    if args.isolation != "all":
+        names = [n.strip() for n in args.isolation.split(",") if n.strip()]
+        known = {w.name for w in ISOLATION_WORKLOADS} | {"dma"}
+        unknown = [n for n in names if n not in known]
+        if unknown:
+            raise EmuError(f"--isolation: no workload {unknown[0]!r} (known: {', '.join(sorted(known))})")
+    rows = measure(names, scale=args.scale, repeat=args.repeat, show=True)
+    if args.plot:
+        print(f"wrote {plot(rows, args.plot)}")
+    return 0
+
+
+def _dma_row(repeat: int, transfers: int = 20_000) -> None:
+    """The DMA figures (dma_read_figures) as a row. QEMU has no row here (its SMMU is stage 1
+    only, and it has no device to DMA from one)."""
+    translated, direct = dma_read_figures(repeat, transfers)
     print(f"{'4 KiB DMA read, SMMU stage 2 (IOTLB hit) vs physical (us)':<52} emu {translated * 1e6:9.3f}   "
           f"physical {direct * 1e6:9.3f}   {translated / direct:.2f}x untranslated")
     sys.stdout.flush()
