@@ -243,22 +243,6 @@ print_time:
     ldp     x29, x30, [sp], #16
     ret
 
-// put_signed: x0 = a signed number, in decimal.
-put_signed:
-    stp     x29, x30, [sp, #-32]!
-    str     x19, [sp, #16]
-    mov     x19, x0
-    tbz     x19, #63, put_signed_abs
-    mov     w0, #'-'
-    bl      putc
-    neg     x19, x19
-put_signed_abs:
-    mov     x0, x19
-    bl      put_dec
-    ldr     x19, [sp, #16]
-    ldp     x29, x30, [sp], #32
-    ret
-
 str_tenant:         .asciz "tenant "
 str_state:          .asciz ": state "
 str_ram:            .asciz ", RAM "
