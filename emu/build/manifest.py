@@ -7,6 +7,9 @@ into (the idea of Hafnium's manifest: partitions are data, not code)::
     quantum_us = 2000           # optional time slice in microseconds; 0 or absent: cooperative
     pool = 0x1000000            # optional free pool at POOL_PA, a multiple of 2 MiB: what the
                                 # manager hands to running tenants (docs/dynamic.md)
+    scheduler = "primary"       # optional: the manager schedules the others with FFA_RUN, as
+                                # Hafnium's primary (default "hypervisor"); then no quantum_us, and
+                                # every tenant one vCPU on core 0
     [[tenant]]
     name = "hello"              # console tag: 1..31 of A-Z a-z 0-9 _ . -
     image = "hello"             # image name from images.toml, linked at TENANT_IPA_BASE
@@ -94,6 +97,7 @@ MANIFEST_SCHEMA = Table({
     "hypervisor": Str(pattern=r"\S+", what="an image name", max_len=100),
     "quantum_us": Int(0, QUANTUM_US_MAX),
     "pool": Int(0, hex=True),
+    "scheduler": Str(choices=("hypervisor", "primary")),
     "tenant": ArrayOf(Table({
         "name": Str(pattern=TENANT_NAME.pattern, what=_NAME_RULE),
         "image": Str(pattern=r"\S+", what="an image name or file", max_len=4096),
@@ -228,6 +232,7 @@ class Manifest:
     tenants: tuple[TenantSpec, ...]
     quantum_us: int = 0
     pool: int = 0
+    scheduler: str = "hypervisor"
 
     @property
     def quantum_ticks(self) -> int:
@@ -293,10 +298,29 @@ def load_manifest(path: Path | str, images: Collection[str] | None = None,
     board = board or firmware_board()
     pool = data.get("pool", 0)
     _check_managers([(t.name, t.manager) for t in tenants], str(path))
+    scheduler = data.get("scheduler", "hypervisor")
+    _check_scheduler(scheduler, data.get("quantum_us", 0), [(t.name, t.manager, t.cores) for t in tenants],
+                     str(path))
     _check_layout([(t.name, t.memory, t.pa) for t in tenants], c, str(path), board, pool)
     _check_irqs([(t.name, t.irqs) for t in tenants], str(path), board)
     return Manifest(path=path, hypervisor=hyp, tenants=tuple(tenants), quantum_us=data.get("quantum_us", 0),
-                    pool=pool)
+                    pool=pool, scheduler=scheduler)
+
+
+def _check_scheduler(scheduler: str, quantum_us: int, tenants: list[tuple[str, bool, tuple[int, ...]]],
+                     source: str) -> None:
+    """A primary that schedules (hyp_ffa.inc) is the manager; it takes the place of the time slice;
+    and this version runs every tenant as one vCPU on core 0."""
+    if scheduler != "primary":
+        return
+    if not any(manager for _, manager, _ in tenants):
+        raise EmuError(f"{source}: scheduler = \"primary\" needs a tenant with manager = true to be the primary")
+    if quantum_us:
+        raise EmuError(f"{source}: scheduler = \"primary\": the primary schedules, so no quantum_us")
+    for name, _, cores in tenants:
+        if tuple(cores) != (0,):
+            raise EmuError(f"{source}: tenant {name!r}: cores {list(cores)}: under a primary every tenant is "
+                           "one vCPU on core 0")
 
 
 def _check_managers(tenants: list[tuple[str, bool]], source: str) -> None:
@@ -430,11 +454,11 @@ def _check_layout(tenants: list[tuple[str, int, int | None]], c: Mapping[str, in
 # Packing a system image
 
 def manifest_blob(placements: list[TenantPlacement], constants: Mapping[str, int] | None = None,
-                  quantum: int = 0, pool: int = 0) -> bytes:
+                  quantum: int = 0, pool: int = 0, scheduler: str = "hypervisor") -> bytes:
     """The manifest blob the hypervisor reads at MANIFEST_PA (layout: manifest.inc).
 
     ``quantum`` is the time slice in counter ticks (MF_QUANTUM), 0 for cooperative scheduling;
-    ``pool`` the bytes of free pool (MF_POOL_SIZE).
+    ``pool`` the bytes of free pool (MF_POOL_SIZE); ``scheduler`` who schedules (MF_SCHEDULER).
     """
     c = constants if constants is not None else firmware_constants()
     first, size = _require(c, "MF_TENANTS"), _require(c, "MF_TENANT_SIZE")
@@ -447,6 +471,8 @@ def manifest_blob(placements: list[TenantPlacement], constants: Mapping[str, int
     struct.pack_into("<I", blob, _require(c, "MF_TENANT_COUNT"), len(placements))
     struct.pack_into("<Q", blob, _require(c, "MF_QUANTUM"), quantum)
     struct.pack_into("<Q", blob, _require(c, "MF_POOL_SIZE"), pool)
+    struct.pack_into("<Q", blob, _require(c, "MF_SCHEDULER"),
+                     _require(c, "SCHEDULER_PRIMARY") if scheduler == "primary" else 0)
     for t in placements:
         rec = first + t.index * size
         struct.pack_into("<Q", blob, rec + _require(c, "MT_IPA_BASE"), t.ipa)
@@ -469,7 +495,8 @@ def manifest_blob(placements: list[TenantPlacement], constants: Mapping[str, int
 
 
 def pack_system(hyp: Image, tenants: list[tuple], constants: Mapping[str, int] | None = None,
-                name: str = "system", quantum: int = 0, board: Board | None = None, pool: int = 0) -> SystemImage:
+                name: str = "system", quantum: int = 0, board: Board | None = None, pool: int = 0,
+                scheduler: str = "hypervisor") -> SystemImage:
     """One image with the hypervisor, the manifest blob at MANIFEST_PA and every tenant's RAM.
 
     ``tenants`` are ``(name, image, memory, pa)``, ``(name, image, memory, pa, irqs)`` or
@@ -529,7 +556,8 @@ def pack_system(hyp: Image, tenants: list[tuple], constants: Mapping[str, int] |
                 types[f"{tname}:{label}"] = tenant_types[label]
 
     blob_pa = _require(c, "MANIFEST_PA")
-    blob = manifest_blob(placements, c, quantum, pool)
+    _check_scheduler(scheduler, quantum, [(t.name, t.manager, t.cores) for t in placements], name)
+    blob = manifest_blob(placements, c, quantum, pool, scheduler)
     segments.append(("manifest", Segment(blob_pa, blob, len(blob), "r")))
 
     for t in placements:  # a tenant's whole RAM, not only its image, must miss the others
@@ -553,4 +581,4 @@ def pack_manifest(manifest: Manifest, images: Mapping[str, Image],
                          t.toe, t.manager)
                         for t in manifest.tenants],
                        constants, name=name or manifest.path.stem, quantum=manifest.quantum_ticks,
-                       pool=manifest.pool)
+                       pool=manifest.pool, scheduler=manifest.scheduler)

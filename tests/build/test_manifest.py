@@ -177,7 +177,7 @@ def test_shipped_manifests_load():
 
 @pytest.mark.parametrize("text,message", [
     ('hypervisor = "hyp"\ncolour = 1\n[[tenant]]\nname="a"\nimage="hello"\nmemory=0x200000\n',
-     "m.toml: colour: unknown key (expected: hypervisor, quantum_us, pool, tenant)"),
+     "m.toml: colour: unknown key (expected: hypervisor, quantum_us, pool, scheduler, tenant)"),
     ('hypervisor = "hyp"\n[[tenant]]\nname="a"\nimage="hello"\nmemory=0x200000\nvcpus=2\n',
      "m.toml: tenant[0].vcpus: unknown key (expected: name, image, raw, memory, pa, irqs, cores, manager, toe)"),
     ('hypervisor = "hyp"\n[[tenant]]\nname="a"\nmemory=0x200000\n', "m.toml: tenant[0].image: missing"),
@@ -253,6 +253,14 @@ def test_shipped_manifests_load():
      "m.toml: tenants 'a' and 'b' are both manager = true; one tenant at most manages the others"),
     ('hypervisor = "hyp"\n[[tenant]]\nname="a"\nimage="hello"\nmemory=0x200000\nmanager=1\n',
      "m.toml: tenant[0].manager: must be true or false, not 1"),
+    ('hypervisor = "hyp"\nscheduler = "primary"\n[[tenant]]\nname="a"\nimage="hello"\nmemory=0x200000\n',
+     'm.toml: scheduler = "primary" needs a tenant with manager = true to be the primary'),
+    ('hypervisor = "hyp"\nscheduler = "primary"\nquantum_us = 1000\n[[tenant]]\nname="a"\nimage="hello"\n'
+     'memory=0x200000\nmanager=true\n', 'm.toml: scheduler = "primary": the primary schedules, so no quantum_us'),
+    ('hypervisor = "hyp"\nscheduler = "primary"\n[[tenant]]\nname="a"\nimage="hello"\nmemory=0x200000\n'
+     'manager=true\ncores=[1]\n', "m.toml: tenant 'a': cores [1]: under a primary every tenant is one vCPU on core 0"),
+    ('hypervisor = "hyp"\nscheduler = "kernel"\n[[tenant]]\nname="a"\nimage="hello"\nmemory=0x200000\n',
+     "m.toml: scheduler: 'kernel' is not one of hypervisor, primary"),
     # nesting the TOML parser cannot follow, and nesting it can but the schema does not want
     ('hypervisor = "hyp"\nx = ' + "[" * 5000 + "]" * 5000 + "\n", "m.toml: not valid TOML: arrays or tables nested too deeply"),
     ('hypervisor = "hyp"\n[[tenant]]\nname="a"\nimage="hello"\nmemory.' + "a." * 5000 + "b = 1\n",

@@ -1,0 +1,122 @@
+"""A primary that schedules (manifests/primary.toml, firmware/include/hyp_ffa.inc): the manager runs
+the other tenants with FF-A's FFA_RUN, round robin and then by priority, and FFA_RUN returns
+why the secondary gave the core back: FFA_YIELD, FFA_MSG_WAIT, FFA_INTERRUPT when the primary's
+own timer preempts it, FFA_ERROR(ABORTED) when it was contained. Only the primary may run anyone."""
+
+from __future__ import annotations
+
+import dataclasses
+import io
+import struct
+
+import pytest
+
+from emu.loader.constants import firmware_constants
+from emu.loader.elf import load_elf
+from emu.reference import run_qemu
+
+C = firmware_constants()
+
+# What the programs of guest/ffa/ must print, in order, on one core: the primary's choices and
+# the secondaries' steps between them.
+EXPECTED = [
+    "[primary] FF-A 1.1, primary vm_id 1",
+    "[primary] round robin:",
+    *[line for step in (1, 2, 3) for line in (
+        f"[alpha] step {step} of vm 2", "[primary] run vm 2: yield",
+        f"[beta] step {step} of vm 3", "[primary] run vm 3: yield")],
+    "[primary] by priority, beta first:",
+    "[beta] step 4 of vm 3", "[primary] run vm 3: yield",
+    "[beta] step 5 of vm 3", "[primary] run vm 3: yield",
+    "[beta] waiting for a message", "[primary] run vm 3: blocked (msg wait, no timeout)",
+    "[alpha] step 4 of vm 2", "[primary] run vm 2: yield",
+    "[alpha] step 5 of vm 2", "[primary] run vm 2: yield",
+    "[alpha] waiting for a message", "[primary] run vm 2: blocked (msg wait, no timeout)",
+    "[primary] the rogue, with our timer armed 1 ms ahead:",
+    "hyp: tenant 3 (rogue): FFA_RUN refused",
+    "[rogue] FFA_RUN of vm 2: error -1",
+    "[rogue] spinning, never yielding",
+    "[primary] run vm 4: preempted (interrupt)",
+    "[rogue] reading another tenant's RAM",
+    "hyp: tenant 3 (rogue): stage-2 violation at IPA 0x41000000 ESR 0x93c08006 PC {read_other:#x}: stopped",
+    "[primary] run vm 4: error -8",
+    "[primary] run vm 4: error -8",
+    "[primary] run vm 7: error -2",
+    "[primary] done",
+    "hyp: tenant 0 (primary): system off",
+    "hyp: all tenants stopped, 1 contained",
+]
+
+
+def boot(image):
+    from emu.machine import Console, Machine
+
+    m = Machine(console=Console(io.BytesIO(), echo=False), log=io.StringIO())
+    m.load(image)
+    return m, m.run(max_insns=200_000_000)
+
+
+@pytest.fixture(scope="module")
+def run(built):
+    return boot(load_elf(str(built["primary"])))
+
+
+def body(text: str) -> list[str]:
+    """The transcript after the banner and the partitions."""
+    lines = text.splitlines()
+    return lines[next(i for i, line in enumerate(lines) if line.startswith("[")):]
+
+
+def test_the_primary_runs_its_secondaries_round_robin_then_by_priority(run, built):
+    m, result = run
+    assert result.exit_code == 1 and result.diagnostic is None, result      # the rogue, contained
+    read_other = load_elf(str(built["ffa_rogue"])).symbols["read_other"]    # its load of tenant 0's RAM
+    assert body(m.console.text) == [line.format(read_other=read_other) for line in EXPECTED]
+
+
+def test_the_same_image_gives_the_same_transcript(run, built):
+    m, _ = run
+    again, _ = boot(load_elf(str(built["primary"])))
+    assert again.console.text == m.console.text and again.retired == m.retired
+
+
+@pytest.mark.qemu
+def test_qemu_gives_the_same_transcript(qemu, run, built):
+    m, result = run
+    ref = run_qemu(built["primary"], timeout=120)
+    assert ref.exit_code == result.exit_code
+    assert ref.transcript.decode() == m.console.text
+
+
+def with_blob(path, scheduler: int | None = None, quantum: int | None = None, vcpus: tuple | None = None,
+              flags: tuple | None = None):
+    """The system image at ``path`` with its manifest blob rewritten as a hand-made image could be."""
+    image = load_elf(str(path))
+    index = next(i for i, s in enumerate(image.segments) if s.addr == C["MANIFEST_PA"])
+    data = bytearray(image.segments[index].data)
+    if scheduler is not None:
+        struct.pack_into("<Q", data, C["MF_SCHEDULER"], scheduler)
+    if quantum is not None:
+        struct.pack_into("<Q", data, C["MF_QUANTUM"], quantum)
+    if vcpus is not None:
+        tenant, n, cores = vcpus
+        rec = C["MF_TENANTS"] + tenant * C["MF_TENANT_SIZE"]
+        struct.pack_into("<I", data, rec + C["MT_VCPUS"], n)
+        data[rec + C["MT_CORES"]:rec + C["MT_CORES"] + len(cores)] = cores
+    if flags is not None:
+        tenant, value = flags
+        struct.pack_into("<I", data, C["MF_TENANTS"] + tenant * C["MF_TENANT_SIZE"] + C["MT_FLAGS"], value)
+    image.segments[index] = dataclasses.replace(image.segments[index], data=bytes(data))
+    return image
+
+
+@pytest.mark.parametrize("change", [
+    {"scheduler": 2},                        # no such scheduler
+    {"quantum": 62500},                      # a time slice beside the primary
+    {"vcpus": (1, 2, b"\0\1")},              # a secondary with two vCPUs
+    {"vcpus": (2, 1, b"\1")},                # a secondary on core 1
+    {"flags": (0, 0)},                       # no manager to be the primary
+], ids=["scheduler-2", "time-slice", "two-vcpus", "core-1", "no-primary"])
+def test_the_hypervisor_refuses_what_the_build_would(built, change):
+    m, result = boot(with_blob(built["primary"], **change))
+    assert result.exit_code == C["EXIT_BAD_MANIFEST"] and "hyp: bad manifest" in m.console.text
