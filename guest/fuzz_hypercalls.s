@@ -69,7 +69,7 @@ hvc_known:
     b       hvc_args
 hvc_standard:
     lsr     x9, x22, #8
-    and     x9, x9, #0x1f
+    and     x9, x9, #0x7f                   // PSCI 0x00-0x1f, FF-A 0x60-0x6d
     ldr     w23, =0x84000000
     orr     w23, w23, w9
     b       hvc_args
@@ -244,8 +244,8 @@ fuzz_vectors:
 
     .balign 4
 known_ids:
-    .word   SMCCC_VERSION, PSCI_VERSION, HYP_CONSOLE_PUTC, HYP_YIELD
-    .word   HYP_CONSOLE_WRITE, HYP_TENANT_ID, 0x8400000a, 0xc4000003
+    .word   SMCCC_VERSION, PSCI_VERSION, HYP_YIELD, HYP_CONSOLE_WRITE
+    .word   HYP_TENANT_ID, 0xc4000003, FFA_MSG_SEND2, FFA_RXTX_MAP_64
 
 str_start:              .asciz "fuzzing\n"
 str_done:               .asciz "\ncalls made: "

@@ -1,7 +1,8 @@
 // primary: the manager of manifests/primary.toml, which schedules the other tenants itself with
 // FF-A's FFA_RUN, as Hafnium's primary VM does (firmware/include/hyp_ffa.inc). It runs the two
-// workers round robin, then by priority (beta before alpha, each until it blocks), then the rogue
-// twice: once cut short by its own timer, once to its end (contained: FFA_ERROR(ABORTED)).
+// workers round robin, then by priority (beta before alpha, each until it blocks), then trades FF-A
+// messages with them (guest/include/ffa_msg.inc), then runs the rogue twice: once cut short by its
+// own timer, once to its end (contained: FFA_ERROR(ABORTED)).
 
 .include "board.inc"
 .include "smccc.inc"
@@ -16,6 +17,8 @@
     TENANT_IRQ_ROUTINES
 .include "../include/dyn.inc"
     DYN_ROUTINES
+.include "../include/ffa_msg.inc"
+    FFA_MSG_ROUTINES
 
 main:
     EL1_IRQ_SETUP
@@ -66,6 +69,28 @@ alpha_next:
     ldr     w9, =FFA_MSG_WAIT
     cmp     w0, w9
     b.ne    alpha_next
+    // Messages: a ping to alpha, which answers; then alpha passes one on to beta.
+    adr     x0, str_messages
+    bl      puts
+    bl      ffa_map_buffers
+    mov     x0, #ALPHA
+    adr     x1, str_ping
+    mov     x2, #4
+    bl      ffa_send
+    mov     x0, #ALPHA
+    bl      run                             // alpha answers: a message to us
+    bl      ffa_print_rx
+    bl      ffa_rx_release
+    mov     x0, #ALPHA
+    adr     x1, str_pass
+    mov     x2, #10
+    bl      ffa_send
+    mov     x0, #ALPHA
+    bl      run                             // alpha sends one to beta
+    mov     x0, #BETA
+    bl      run                             // beta reads it, and blocks again
+    mov     x0, #ALPHA
+    bl      run                             // alpha blocks again
     // The rogue spins: our timer, 1 ms from now, takes the core back.
     adr     x0, str_timer
     bl      puts
@@ -124,6 +149,9 @@ run:
     ldr     w9, =FFA_ERROR
     cmp     w20, w9
     b.eq    run_error
+    ldr     w9, =FFA_MSG_SEND2
+    cmp     w20, w9
+    b.eq    run_sent
     adr     x0, str_other
     bl      puts
     mov     x0, x20
@@ -147,6 +175,13 @@ run_error:
     bl      puts
     mov     x0, x22
     bl      put_signed
+    bl      newline
+    b       run_done
+run_sent:
+    adr     x0, str_sent
+    bl      puts
+    mov     x0, x22
+    bl      put_dec
     bl      newline
     b       run_done
 run_said:
@@ -174,6 +209,10 @@ str_ns:             .asciz " ns)\n"
 str_error:          .asciz "error "
 str_other:          .asciz "returned "
 str_done:           .asciz "done\n"
+str_messages:       .asciz "messages:\n"
+str_ping:           .asciz "ping"
+str_pass:           .asciz "pass it on"
+str_sent:           .asciz "sent a message to vm "
     .balign 4
 
     EL1_VECTORS dyn_irq_entry

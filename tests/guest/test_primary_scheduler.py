@@ -1,7 +1,9 @@
 """A primary that schedules (manifests/primary.toml, firmware/include/hyp_ffa.inc): the manager runs
 the other tenants with FF-A's FFA_RUN, round robin and then by priority, and FFA_RUN returns
-why the secondary gave the core back: FFA_YIELD, FFA_MSG_WAIT, FFA_INTERRUPT when the primary's
-own timer preempts it, FFA_ERROR(ABORTED) when it was contained. Only the primary may run anyone."""
+why the secondary gave the core back: FFA_YIELD, FFA_MSG_WAIT, a message sent (FFA_MSG_SEND2),
+FFA_INTERRUPT when the primary's own timer preempts it, FFA_ERROR(ABORTED) when it was
+contained. Messages go between the VMs' RX/TX buffers. Only the primary may run anyone, and no
+VM can send as another or map a buffer outside its RAM."""
 
 from __future__ import annotations
 
@@ -32,9 +34,19 @@ EXPECTED = [
     "[alpha] step 4 of vm 2", "[primary] run vm 2: yield",
     "[alpha] step 5 of vm 2", "[primary] run vm 2: yield",
     "[alpha] waiting for a message", "[primary] run vm 2: blocked (msg wait, no timeout)",
+    # FF-A messages: a ping answered, then one passed on from alpha to beta
+    "[primary] messages:",
+    "[alpha] got 'ping' from vm 1", "[primary] run vm 2: sent a message to vm 1",
+    "[primary] got 'pong from vm 2' from vm 2",
+    "[alpha] got 'pass it on' from vm 1", "[primary] run vm 2: sent a message to vm 3",
+    "[beta] got 'passed on by vm 2' from vm 2", "[primary] run vm 3: blocked (msg wait, no timeout)",
+    "[primary] run vm 2: blocked (msg wait, no timeout)",
     "[primary] the rogue, with our timer armed 1 ms ahead:",
     "hyp: tenant 3 (rogue): FFA_RUN refused",
     "[rogue] FFA_RUN of vm 2: error -1",
+    "[rogue] FFA_RXTX_MAP of a buffer outside its RAM: error -2",
+    "hyp: tenant 3 (rogue): FFA_MSG_SEND2 as vm 2 refused",
+    "[rogue] FFA_MSG_SEND2 as vm 2: error -2",
     "[rogue] spinning, never yielding",
     "[primary] run vm 4: preempted (interrupt)",
     "[rogue] reading another tenant's RAM",
@@ -72,6 +84,16 @@ def test_the_primary_runs_its_secondaries_round_robin_then_by_priority(run, buil
     assert result.exit_code == 1 and result.diagnostic is None, result      # the rogue, contained
     read_other = load_elf(str(built["ffa_rogue"])).symbols["read_other"]    # its load of tenant 0's RAM
     assert body(m.console.text) == [line.format(read_other=read_other) for line in EXPECTED]
+
+
+def test_a_message_lands_only_in_its_receiver_s_rx_buffer(run):
+    """Beta's RX buffer (its last page, PA = its RAM + 0x1ff000) holds the one message alpha passed
+    on, not the rogue's forged one; the primary's holds alpha's answer."""
+    m, _ = run
+    rx = lambda pa: m.read_phys(pa + 0x1FF000, 0x40)
+    beta, primary = rx(C["TENANT_PA_BASE"] + 2 * C["TENANT_PA_STRIDE"]), rx(C["TENANT_PA_BASE"])
+    assert struct.unpack_from("<IHHI", beta, 8) == (0x20, 3, 2, 17) and beta[0x20:0x31] == b"passed on by vm 2"
+    assert struct.unpack_from("<IHHI", primary, 8) == (0x20, 1, 2, 14) and primary[0x20:0x2E] == b"pong from vm 2"
 
 
 def test_the_same_image_gives_the_same_transcript(run, built):
