@@ -75,6 +75,7 @@ hyp_main_tenant_loop:
     b.lo    hyp_main_tenant_loop
     bl      stage2_pool_clean
     bl      ffa_init                        // a primary that schedules, if the manifest has one
+    bl      route_init                      // the console's input to its tenant, if one asks
     // Every system needs the hypervisor's own timer interrupt from the first ERET on: it ends time
     // slices, and it is the watchdog of a cooperative system (hyp_sched.inc).
     bl      gic_init
@@ -142,6 +143,7 @@ el2_setup:
 .include "hyp_toe.inc"
 .include "hyp_dyn.inc"
 .include "hyp_ffa.inc"
+.include "hyp_route.inc"
 .include "hyp_traps.inc"
 .include "hyp_gic.inc"
 .include "hyp_vgicd.inc"

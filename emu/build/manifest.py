@@ -22,6 +22,8 @@ into (the idea of Hafnium's manifest: partitions are data, not code)::
                                 # boots on the first, the others start with PSCI CPU_ON
     # manager = true            # optional: this tenant may call HYP_PART_INFO, HYP_MEM_GRANT and
                                 # HYP_MEM_RECLAIM (firmware/include/smccc.inc); one at most
+    # console_input = true      # optional: what is typed at the console goes to this tenant's
+                                # UART, with its INTID 33 (docs/dynamic.md); one at most
     # toe = { sessions = 2, listen = [7000], connect = "127.0.0.1:9000" }
                                 # optional share of the TCP offload engine: its sessions (their
                                 # pages at IPA TENANT_TOE_IPA), up to two ports to listen on, and
@@ -107,6 +109,7 @@ MANIFEST_SCHEMA = Table({
         "irqs": ArrayOf(Int(), SPI_COUNT),
         "cores": ArrayOf(Int(), 64, min_items=1),
         "manager": Bool(),
+        "console_input": Bool(),
         "toe": Table({
             "sessions": Int(1, 16),
             "listen": ArrayOf(Int(1, 65535), 2),
@@ -214,6 +217,7 @@ class TenantSpec:
     cores: tuple[int, ...] = (0,)
     toe: ToeShare | None = None
     manager: bool = False
+    console_input: bool = False
     file: Path | None = None   # a prebuilt image (``image`` names a file), found
     raw: int | None = None     # ... and read as a raw binary loaded and entered at this IPA
 
@@ -293,11 +297,14 @@ def load_manifest(path: Path | str, images: Collection[str] | None = None,
         _check_cores(cores, c, where)
         toe = _toe_share(entry.get("toe"), where)
         tenants.append(TenantSpec(entry["name"], entry["image"], entry["memory"], entry.get("pa"),
-                                  tuple(entry.get("irqs", ())), cores, toe, entry.get("manager", False), file, raw))
+                                  tuple(entry.get("irqs", ())), cores, toe, entry.get("manager", False),
+                                  entry.get("console_input", False), file, raw))
     _check_toe_sessions([t.toe for t in tenants], c, str(path))
     board = board or firmware_board()
     pool = data.get("pool", 0)
     _check_managers([(t.name, t.manager) for t in tenants], str(path))
+    _check_managers([(t.name, t.console_input) for t in tenants], str(path), "console_input",
+                    "gets the console's input")
     scheduler = data.get("scheduler", "hypervisor")
     _check_scheduler(scheduler, data.get("quantum_us", 0), [(t.name, t.manager, t.cores) for t in tenants],
                      str(path))
@@ -323,12 +330,13 @@ def _check_scheduler(scheduler: str, quantum_us: int, tenants: list[tuple[str, b
                            "one vCPU on core 0")
 
 
-def _check_managers(tenants: list[tuple[str, bool]], source: str) -> None:
-    """At most one tenant manages the others."""
+def _check_managers(tenants: list[tuple[str, bool]], source: str, key: str = "manager",
+                    what: str = "manages the others") -> None:
+    """At most one tenant manages the others (or, with ``key``, has another role of one)."""
     managers = [name for name, manager in tenants if manager]
     if len(managers) > 1:
-        raise EmuError(f"{source}: tenants {managers[0]!r} and {managers[1]!r} are both manager = true; "
-                       "one tenant at most manages the others")
+        raise EmuError(f"{source}: tenants {managers[0]!r} and {managers[1]!r} are both {key} = true; "
+                       f"one tenant at most {what}")
 
 
 def _find_image_file(image: str, manifest: Path, root: Path | str | None, where: str) -> Path:
@@ -481,7 +489,8 @@ def manifest_blob(placements: list[TenantPlacement], constants: Mapping[str, int
         struct.pack_into("<Q", blob, rec + _require(c, "MT_ENTRY"), t.entry)
         struct.pack_into("<I", blob, rec + _require(c, "MT_ID"), t.index)
         struct.pack_into("<I", blob, rec + _require(c, "MT_FLAGS"),
-                         _require(c, "MTF_MANAGER") if t.manager else 0)
+                         (_require(c, "MTF_MANAGER") if t.manager else 0)
+                         | (_require(c, "MTF_CONSOLE_IN") if t.console_input else 0))
         name = t.name.encode("ascii")
         struct.pack_into(f"{NAME_FIELD_BYTES}s", blob, rec + _require(c, "MT_NAME"), name)
         struct.pack_into("<Q", blob, rec + _require(c, "MT_SPIS"), spi_bitmap(t.irqs))
@@ -514,11 +523,12 @@ def pack_system(hyp: Image, tenants: list[tuple], constants: Mapping[str, int] |
         raise EmuError(f"{name}: a system needs at least one tenant")
     if len(tenants) > max_tenants:
         raise EmuError(f"{name}: {len(tenants)} tenants; at most MAX_TENANTS = {max_tenants}")
-    defaults = ((), (0,), None, False)      # irqs, cores, toe, manager
-    tenants = [(*t, *defaults[max(0, len(t) - 4):])[:8] for t in tenants]
+    defaults = ((), (0,), None, False, False)      # irqs, cores, toe, manager, console_input
+    tenants = [(*t, *defaults[max(0, len(t) - 4):])[:9] for t in tenants]
     _check_toe_sessions([t[6] for t in tenants], c, name)
     _check_managers([(t[0], t[7]) for t in tenants], name)
-    for tname, *_, cores, _toe, _manager in tenants:
+    _check_managers([(t[0], t[8]) for t in tenants], name, "console_input", "gets the console's input")
+    for tname, *_, cores, _toe, _manager, _console in tenants:
         if not isinstance(tname, str) or not TENANT_NAME.fullmatch(tname):
             raise EmuError(f"{name}: tenant name {show(tname)} is not {_NAME_RULE}")
         _check_cores(tuple(cores), c, f"{name}: tenant {tname!r}")
@@ -533,7 +543,7 @@ def pack_system(hyp: Image, tenants: list[tuple], constants: Mapping[str, int] |
     segments: list[tuple[str, Segment]] = [("hypervisor", s) for s in hyp.segments]
     symbols = dict(hyp.symbols)
     types = dict(getattr(hyp, "symbol_types", {}) or {})
-    for index, ((tname, image, memory, _, irqs, cores, toe, manager), pa) in enumerate(zip(tenants, pas)):
+    for index, ((tname, image, memory, _, irqs, cores, toe, manager, console), pa) in enumerate(zip(tenants, pas)):
         where = f"{name}: tenant {tname!r} (image {image.name})"
         for seg in image.segments:
             if seg.addr < ipa or seg.addr >= ipa + memory:
@@ -548,7 +558,7 @@ def pack_system(hyp: Image, tenants: list[tuple], constants: Mapping[str, int] |
             raise EmuError(f"{where}: entry {image.entry:#x} is outside the image or not word aligned")
         placements.append(TenantPlacement(tname, index, ipa, pa, memory, image.entry,
                                           dict(image.symbols), image.name, tuple(sorted(irqs)), tuple(cores),
-                                          toe, bool(manager)))
+                                          toe, bool(manager), bool(console)))
         tenant_types = getattr(image, "symbol_types", {}) or {}
         for label, addr in image.symbols.items():
             symbols[f"{tname}:{label}"] = addr - ipa + pa
@@ -578,7 +588,7 @@ def pack_manifest(manifest: Manifest, images: Mapping[str, Image],
     """The system image a manifest describes, from its already assembled ``images`` by name."""
     return pack_system(images[manifest.hypervisor],
                        [(t.name, t.load_file() if t.file else images[t.image], t.memory, t.pa, t.irqs, t.cores,
-                         t.toe, t.manager)
+                         t.toe, t.manager, t.console_input)
                         for t in manifest.tenants],
                        constants, name=name or manifest.path.stem, quantum=manifest.quantum_ticks,
                        pool=manifest.pool, scheduler=manifest.scheduler)

@@ -55,6 +55,7 @@ class TenantPlacement:
     cores: tuple[int, ...] = (0,)  # MT_CORES: the physical core of each vCPU, vCPU 0 first
     toe: "ToeShare | None" = None  # MT_TOE_*: its share of the TCP offload engine
     manager: bool = False          # MT_FLAGS & MTF_MANAGER: it may grant and reclaim memory
+    console_input: bool = False    # MT_FLAGS & MTF_CONSOLE_IN: it gets the console's input
 
     def ipa_to_pa(self, ipa: int) -> int | None:
         """The physical address behind ``ipa``, or None outside the tenant's window."""
@@ -111,6 +112,7 @@ def read_placements(image: Image, constants: Mapping[str, int] | None = None) ->
                             irqs=tuple(SPI_FIRST + n for n in range(SPI_COUNT) if spis >> n & 1),
                             cores=tuple(data[cores_at:cores_at + vcpus]))
         t.manager = bool(field_("MT_FLAGS", "<I") & require(c, "MTF_MANAGER"))
+        t.console_input = bool(field_("MT_FLAGS", "<I") & require(c, "MTF_CONSOLE_IN"))
         sessions = field_("MT_TOE_SESSIONS", "<I")
         if sessions:
             ports = field_("MT_TOE_LISTEN", "<I")
