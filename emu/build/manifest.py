@@ -24,6 +24,7 @@ into (the idea of Hafnium's manifest: partitions are data, not code)::
                                 # HYP_MEM_RECLAIM (firmware/include/smccc.inc); one at most
     # console_input = true      # optional: what is typed at the console goes to this tenant's
                                 # UART, with its INTID 33 (docs/dynamic.md); one at most
+    # start = false             # optional: not started at boot; the manager starts it
     # toe = { sessions = 2, listen = [7000], connect = "127.0.0.1:9000" }
                                 # optional share of the TCP offload engine: its sessions (their
                                 # pages at IPA TENANT_TOE_IPA), up to two ports to listen on, and
@@ -110,6 +111,7 @@ MANIFEST_SCHEMA = Table({
         "cores": ArrayOf(Int(), 64, min_items=1),
         "manager": Bool(),
         "console_input": Bool(),
+        "start": Bool(),
         "toe": Table({
             "sessions": Int(1, 16),
             "listen": ArrayOf(Int(1, 65535), 2),
@@ -218,6 +220,7 @@ class TenantSpec:
     toe: ToeShare | None = None
     manager: bool = False
     console_input: bool = False
+    start: bool = True
     file: Path | None = None   # a prebuilt image (``image`` names a file), found
     raw: int | None = None     # ... and read as a raw binary loaded and entered at this IPA
 
@@ -298,7 +301,7 @@ def load_manifest(path: Path | str, images: Collection[str] | None = None,
         toe = _toe_share(entry.get("toe"), where)
         tenants.append(TenantSpec(entry["name"], entry["image"], entry["memory"], entry.get("pa"),
                                   tuple(entry.get("irqs", ())), cores, toe, entry.get("manager", False),
-                                  entry.get("console_input", False), file, raw))
+                                  entry.get("console_input", False), entry.get("start", True), file, raw))
     _check_toe_sessions([t.toe for t in tenants], c, str(path))
     board = board or firmware_board()
     pool = data.get("pool", 0)
@@ -490,7 +493,8 @@ def manifest_blob(placements: list[TenantPlacement], constants: Mapping[str, int
         struct.pack_into("<I", blob, rec + _require(c, "MT_ID"), t.index)
         struct.pack_into("<I", blob, rec + _require(c, "MT_FLAGS"),
                          (_require(c, "MTF_MANAGER") if t.manager else 0)
-                         | (_require(c, "MTF_CONSOLE_IN") if t.console_input else 0))
+                         | (_require(c, "MTF_CONSOLE_IN") if t.console_input else 0)
+                         | (0 if t.start else _require(c, "MTF_DEFERRED")))
         name = t.name.encode("ascii")
         struct.pack_into(f"{NAME_FIELD_BYTES}s", blob, rec + _require(c, "MT_NAME"), name)
         struct.pack_into("<Q", blob, rec + _require(c, "MT_SPIS"), spi_bitmap(t.irqs))
@@ -523,12 +527,12 @@ def pack_system(hyp: Image, tenants: list[tuple], constants: Mapping[str, int] |
         raise EmuError(f"{name}: a system needs at least one tenant")
     if len(tenants) > max_tenants:
         raise EmuError(f"{name}: {len(tenants)} tenants; at most MAX_TENANTS = {max_tenants}")
-    defaults = ((), (0,), None, False, False)      # irqs, cores, toe, manager, console_input
-    tenants = [(*t, *defaults[max(0, len(t) - 4):])[:9] for t in tenants]
+    defaults = ((), (0,), None, False, False, True)     # irqs, cores, toe, manager, console_input, start
+    tenants = [(*t, *defaults[max(0, len(t) - 4):])[:10] for t in tenants]
     _check_toe_sessions([t[6] for t in tenants], c, name)
     _check_managers([(t[0], t[7]) for t in tenants], name)
     _check_managers([(t[0], t[8]) for t in tenants], name, "console_input", "gets the console's input")
-    for tname, *_, cores, _toe, _manager, _console in tenants:
+    for tname, *_, cores, _toe, _manager, _console, _start in tenants:
         if not isinstance(tname, str) or not TENANT_NAME.fullmatch(tname):
             raise EmuError(f"{name}: tenant name {show(tname)} is not {_NAME_RULE}")
         _check_cores(tuple(cores), c, f"{name}: tenant {tname!r}")
@@ -543,7 +547,8 @@ def pack_system(hyp: Image, tenants: list[tuple], constants: Mapping[str, int] |
     segments: list[tuple[str, Segment]] = [("hypervisor", s) for s in hyp.segments]
     symbols = dict(hyp.symbols)
     types = dict(getattr(hyp, "symbol_types", {}) or {})
-    for index, ((tname, image, memory, _, irqs, cores, toe, manager, console), pa) in enumerate(zip(tenants, pas)):
+    for index, ((tname, image, memory, _, irqs, cores, toe, manager, console, start), pa) in enumerate(
+            zip(tenants, pas)):
         where = f"{name}: tenant {tname!r} (image {image.name})"
         for seg in image.segments:
             if seg.addr < ipa or seg.addr >= ipa + memory:
@@ -558,7 +563,7 @@ def pack_system(hyp: Image, tenants: list[tuple], constants: Mapping[str, int] |
             raise EmuError(f"{where}: entry {image.entry:#x} is outside the image or not word aligned")
         placements.append(TenantPlacement(tname, index, ipa, pa, memory, image.entry,
                                           dict(image.symbols), image.name, tuple(sorted(irqs)), tuple(cores),
-                                          toe, bool(manager), bool(console)))
+                                          toe, bool(manager), bool(console), bool(start)))
         tenant_types = getattr(image, "symbol_types", {}) or {}
         for label, addr in image.symbols.items():
             symbols[f"{tname}:{label}"] = addr - ipa + pa
@@ -588,7 +593,7 @@ def pack_manifest(manifest: Manifest, images: Mapping[str, Image],
     """The system image a manifest describes, from its already assembled ``images`` by name."""
     return pack_system(images[manifest.hypervisor],
                        [(t.name, t.load_file() if t.file else images[t.image], t.memory, t.pa, t.irqs, t.cores,
-                         t.toe, t.manager, t.console_input)
+                         t.toe, t.manager, t.console_input, t.start)
                         for t in manifest.tenants],
                        constants, name=name or manifest.path.stem, quantum=manifest.quantum_ticks,
                        pool=manifest.pool, scheduler=manifest.scheduler)

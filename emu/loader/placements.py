@@ -56,6 +56,7 @@ class TenantPlacement:
     toe: "ToeShare | None" = None  # MT_TOE_*: its share of the TCP offload engine
     manager: bool = False          # MT_FLAGS & MTF_MANAGER: it may grant and reclaim memory
     console_input: bool = False    # MT_FLAGS & MTF_CONSOLE_IN: it gets the console's input
+    start: bool = True             # not MT_FLAGS & MTF_DEFERRED: it starts at boot
 
     def ipa_to_pa(self, ipa: int) -> int | None:
         """The physical address behind ``ipa``, or None outside the tenant's window."""
@@ -113,6 +114,7 @@ def read_placements(image: Image, constants: Mapping[str, int] | None = None) ->
                             cores=tuple(data[cores_at:cores_at + vcpus]))
         t.manager = bool(field_("MT_FLAGS", "<I") & require(c, "MTF_MANAGER"))
         t.console_input = bool(field_("MT_FLAGS", "<I") & require(c, "MTF_CONSOLE_IN"))
+        t.start = not field_("MT_FLAGS", "<I") & require(c, "MTF_DEFERRED")
         sessions = field_("MT_TOE_SESSIONS", "<I")
         if sessions:
             ports = field_("MT_TOE_LISTEN", "<I")

@@ -179,7 +179,7 @@ def test_shipped_manifests_load():
     ('hypervisor = "hyp"\ncolour = 1\n[[tenant]]\nname="a"\nimage="hello"\nmemory=0x200000\n',
      "m.toml: colour: unknown key (expected: hypervisor, quantum_us, pool, scheduler, tenant)"),
     ('hypervisor = "hyp"\n[[tenant]]\nname="a"\nimage="hello"\nmemory=0x200000\nvcpus=2\n',
-     "m.toml: tenant[0].vcpus: unknown key (expected: name, image, raw, memory, pa, irqs, cores, manager, console_input, toe)"),
+     "m.toml: tenant[0].vcpus: unknown key (expected: name, image, raw, memory, pa, irqs, cores, manager, console_input, start, toe)"),
     ('hypervisor = "hyp"\n[[tenant]]\nname="a"\nmemory=0x200000\n', "m.toml: tenant[0].image: missing"),
     ('hypervisor = "hyp"\n[[tenant]]\nname="a"\nimage="nosuch"\nmemory=0x200000\n',
      "tenant 'a': image 'nosuch' is not declared in images.toml"),
