@@ -165,10 +165,11 @@ def with_blob(path, **fields):
 
 @pytest.mark.parametrize("fields", [
     {"MT_FLAGS_1": 1},                       # a second manager
-    {"MT_FLAGS_0": 2},                       # a flag that means nothing
+    {"MT_FLAGS_0": 8},                       # a flag that means nothing
+    {"MT_FLAGS_1": 2, "MT_FLAGS_2": 2},      # two tenants for the console's input
     {"MF_POOL_SIZE": 0x100000},              # half a block
     {"MF_POOL_SIZE": 65 << 21},              # more blocks than POOL_BLOCKS_MAX
-], ids=["two-managers", "unknown-flag", "half-a-block", "65-blocks"])
+], ids=["two-managers", "unknown-flag", "two-console-inputs", "half-a-block", "65-blocks"])
 def test_the_hypervisor_refuses_what_the_build_would(built, fields):
     m, result = boot(with_blob(built["dynamic"], **fields))
     assert result.exit_code == C["EXIT_BAD_MANIFEST"] and "hyp: bad manifest" in m.console.text
