@@ -37,6 +37,12 @@ fuzz_loop:
     cmp     x21, x20
     b.hs    fuzz_done
     add     x21, x21, #1
+    ldr     x9, =fuzz_manager
+    ldr     x9, [x9]
+    cbz     x9, fuzz_any
+    bl      random
+    tbnz    x0, #0, do_manager              // as the manager: half the calls are its own
+fuzz_any:
     bl      random
     and     x9, x0, #7
     cmp     x9, #3
@@ -81,6 +87,39 @@ hvc_vendor:
 hvc_args:
     bl      tame_id
     bl      random_args
+    mov     w0, w23
+    hvc     #0
+    b       fuzz_loop
+
+// do_manager: a manager call (HYP_PART_INFO 0x86000010 .. HYP_SPI_MOVE 0x86000019) with the
+// arguments of its shape, each field sometimes random instead. Only when fuzz_manager is set (the
+// fuzz suite patches it for a fuzzer that is the manifest's manager: tests/fuzz/fz_manager.py).
+do_manager:
+    bl      random
+    mov     x22, x0
+    and     x9, x22, #0xf
+    cmp     x9, #9
+    b.hi    fuzz_loop                       // 10-15: none this time
+    ldr     w23, =HYP_PART_INFO
+    add     w23, w23, w9
+    bl      random_args
+    lsr     x9, x22, #4
+    and     x9, x9, #3
+    cbz     x9, do_manager_call             // a quarter: the arguments as random_args made them
+    and     x1, x1, #3                      // tenant (or with HYP_SPI_MOVE, below, an SPI)
+    and     x2, x2, #7
+    lsl     x2, x2, #21
+    ldr     x10, =TENANT_IPA_BASE
+    add     x2, x2, x10                     // IPA (or a core: HYP_CORE_GRANT looks at its low bits)
+    and     x3, x3, #3
+    add     x3, x3, #1
+    lsl     x3, x3, #21                     // bytes (or microseconds)
+    ldr     w9, =HYP_SPI_MOVE
+    cmp     w23, w9
+    b.ne    do_manager_call
+    add     x1, x1, #48                     // an SPI a manifest may give
+    and     x2, x2, #3
+do_manager_call:
     mov     w0, w23
     hvc     #0
     b       fuzz_loop
@@ -171,7 +210,8 @@ tame_it:
     ret
 
 // random_args: x1-x7 random; x1 and x2 are often addresses in our RAM, in another tenant's RAM
-// or where nothing is mapped. Clobbers x0, x9-x11.
+// or where nothing is mapped, or arguments a manager's call would take (a tenant index, a 2 MiB
+// aligned IPA, a size in blocks; an SPI and a tenant). Clobbers x0, x9-x11.
 random_args:
     stp     x29, x30, [sp, #-16]!
     bl      random
@@ -188,12 +228,31 @@ random_args:
     mov     x6, x0
     bl      random
     mov     x7, x0
-    and     x9, x0, #3
+    and     x9, x0, #7
     cmp     x9, #1
     b.lo    args_own
     b.eq    args_other
     cmp     x9, #2
     b.eq    args_nowhere
+    cmp     x9, #3
+    b.eq    args_manager
+    cmp     x9, #4
+    b.eq    args_spi
+    b       args_done
+args_manager:                               // tenant, IPA, size: HYP_MEM_GRANT's shape
+    and     x1, x1, #3
+    and     x2, x2, #7
+    lsl     x2, x2, #21
+    ldr     x10, =TENANT_IPA_BASE
+    add     x2, x2, x10
+    and     x3, x3, #3
+    add     x3, x3, #1
+    lsl     x3, x3, #21
+    b       args_done
+args_spi:                                   // an SPI and a tenant: HYP_SPI_MOVE's shape
+    and     x1, x1, #63
+    add     x1, x1, #32
+    and     x2, x2, #3
     b       args_done
 args_own:
     and     x1, x1, #0x1ffff8
@@ -253,6 +312,7 @@ str_exceptions:         .asciz ", exceptions taken: "
 str_unexpected:         .asciz "\nunexpected asynchronous exception\n"
     .balign 8
 fuzz_seed:              .quad 0x2545f4914f6cdd1d
+fuzz_manager:           .quad 0                 // 1: half the calls are a manager's (do_manager)
 fuzz_count:             .quad 200
 exception_count:        .quad 0
 
