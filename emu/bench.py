@@ -236,9 +236,11 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--cases", default=",".join([c.name for c in CASES] + ["dma", "echo", "uboot", "linux"]))
     ap.add_argument("--isolation", nargs="?", const="all", metavar="WORKLOADS",
                     help="instead of the cases: each workload bare at EL1 and as a tenant of the hypervisor, "
-                         "normalised to bare (emu/bench_isolation.py); optionally a comma list of "
-                         + ", ".join([w.name for w in ISOLATION_WORKLOADS] + ["dma"]))
-    ap.add_argument("--plot", metavar="DIR", help="with --isolation: write DIR/isolation.png (needs matplotlib)")
+                         "normalised to bare (emu/bench_isolation.py), and the noise figure (emu/bench_noise.py); "
+                         "optionally a comma list of "
+                         + ", ".join([w.name for w in ISOLATION_WORKLOADS] + ["dma", "noise"]))
+    ap.add_argument("--plot", metavar="DIR", help="with --isolation: write DIR/isolation.png and, for the noise "
+                                                  "figure, DIR/detours.png (needs matplotlib)")
     args = ap.parse_args(argv)
     if args.plot and not args.isolation:
         ap.error("--plot needs --isolation")
@@ -320,19 +322,32 @@ def dma_read_figures(repeat: int, transfers: int = 20_000) -> tuple[float, float
 
 
 def _isolation(args) -> int:
-    """``--isolation [WORKLOADS] [--plot DIR]``: the isolation-cost table (emu/bench_isolation.py)."""
+    """``--isolation [WORKLOADS] [--plot DIR]``: the isolation-cost table (emu/bench_isolation.py)
+    and the noise figure (emu/bench_noise.py, ``noise``: over BUDGET_US * --scale of virtual time,
+    at least 2 ms)."""
+    from . import bench_noise
     from .bench_isolation import measure, plot
 
     names = None
     if args.isolation != "all":
         names = [n.strip() for n in args.isolation.split(",") if n.strip()]
-        known = {w.name for w in ISOLATION_WORKLOADS} | {"dma"}
+        known = {w.name for w in ISOLATION_WORKLOADS} | {"dma", "noise"}
         unknown = [n for n in names if n not in known]
         if unknown:
             raise EmuError(f"--isolation: no workload {unknown[0]!r} (known: {', '.join(sorted(known))})")
-    rows = measure(names, scale=args.scale, repeat=args.repeat, show=True)
+    table = None if names is None else [n for n in names if n != "noise"]
+    rows = measure(table, scale=args.scale, repeat=args.repeat, show=True) if table is None or table else []
+    detours = []
+    if names is None or "noise" in names:
+        if rows:
+            print()
+        budget_us = max(2_000, int(bench_noise.BUDGET_US * args.scale))
+        detours = bench_noise.measure(budget_us, repeat=args.repeat, show=True)
     if args.plot:
-        print(f"wrote {plot(rows, args.plot)}")
+        if rows:
+            print(f"wrote {plot(rows, args.plot)}")
+        if detours:
+            print(f"wrote {bench_noise.plot(detours, args.plot)}")
     return 0
 
 
