@@ -18,7 +18,14 @@ The 4 KiB DMA row is ``emu bench --cases dma``'s figure: a read through an SMMU 
 stage-2 translation (a tenant's device) beside the same read on the physical bus (bare). It has
 no virtual time: the device model reads in one step of the emulator, with no guest instruction.
 
-Not measured: a message from one tenant to another; the hypervisor has no such call yet.
+The message row needs two tenants (``manifests/iso_message_tenant.toml``, both running
+``guest/iso/message.s``): an FF-A message round trip, a page each way with FFA_MSG_SEND2 and
+FFA_RX_RELEASE, each side woken by the hypervisor's HYP_EVENT_INTID. Bare there is nobody to send
+to, so the same image copies the same two pages itself with an LDP/STP memcpy: the row is what
+passing a message through the hypervisor costs against sharing memory with no isolation at all.
+
+``--isolation noise`` adds the noise figure (:mod:`emu.bench_noise`): a tenant's "selfish detours"
+under the hypervisor's time slice and under a primary that schedules.
 """
 
 from __future__ import annotations
@@ -69,12 +76,17 @@ WORKLOADS = [
     Workload("resize", "grant + release of 2 MiB", (2, 100),
              "zeroing 2 MiB at EL1, as a kernel taking free RAM at least does",
              "HYP_MEM_GRANT, HYP_MSG_RECV, HYP_MEM_RELEASE, HYP_MSG_RECV: map, unmap, TLBI, scrub, two log lines"),
+    Workload("message", "message round trip, a 4 KiB page each way", (10, 1_000),
+             "two page copies (LDP/STP memcpy) in one address space: no partition to cross",
+             "FFA_MSG_SEND2 to another tenant and back, each woken by HYP_EVENT_INTID in WFI, "
+             "FFA_RX_RELEASE: two copies by the hypervisor, two tenant switches"),
 ]
 
 DMA_UNIT = "4 KiB DMA read"
 DMA_BARE = "the physical bus"
 DMA_TENANT = "an SMMU stream, stage 2 (IOTLB hit)"
-LEFT_OUT = "inter-tenant message: not measured (the hypervisor has no message call between tenants yet)"
+LEFT_OUT = ("message: bare is a plain page copy each way, as shared memory with no isolation would pass it; "
+            "a time-sliced tenant's cost is --isolation noise")
 
 
 @dataclass
