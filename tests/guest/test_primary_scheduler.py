@@ -103,11 +103,23 @@ def test_the_same_image_gives_the_same_transcript(run, built):
 
 
 @pytest.mark.qemu
-def test_qemu_gives_the_same_transcript(qemu, run, built):
+def test_qemu_gives_the_same_lines_tenant_by_tenant(qemu, run, built):
+    """QEMU's counter is the host's clock: on a loaded host the primary's 1 ms timer can cut the
+    rogue's first run short while it still makes its refused calls, which moves the primary's
+    "preempted" line among the rogue's. Each tenant's own lines, and the hypervisor's, are the
+    same, in the same order."""
     m, result = run
     ref = run_qemu(built["primary"], timeout=120)
     assert ref.exit_code == result.exit_code
-    assert ref.transcript.decode() == m.console.text
+
+    def by_tenant(text: str) -> dict[str, list[str]]:
+        out: dict[str, list[str]] = {}
+        for line in text.splitlines():
+            tag = line[1:line.index("]")] if line.startswith("[") else "hyp"
+            out.setdefault(tag, []).append(line)
+        return out
+
+    assert by_tenant(ref.transcript.decode()) == by_tenant(m.console.text)
 
 
 def with_blob(path, scheduler: int | None = None, quantum: int | None = None, vcpus: tuple | None = None,
