@@ -154,3 +154,52 @@ def with_blob(path, scheduler: int | None = None, quantum: int | None = None, vc
 def test_the_hypervisor_refuses_what_the_build_would(built, change):
     m, result = boot(with_blob(built["primary"], **change))
     assert result.exit_code == C["EXIT_BAD_MANIFEST"] and "hyp: bad manifest" in m.console.text
+
+
+# The RTOS as the primary (guest/rtos/ffa_primary.s, manifests/primary_rtos.toml): a task per VM.
+RTOS_EXPECTED = [
+    "[primary] an RTOS primary: a task per VM, round robin, then by priority",
+    *[line for step in (1, 2, 3) for line in (
+        f"[alpha] step {step} of vm 2", "[primary] run vm 2: yield",
+        f"[beta] step {step} of vm 3", "[primary] run vm 3: yield")],
+    "[primary] by priority: the urgent task runs beta, then alpha",
+    "[beta] step 4 of vm 3", "[primary] run vm 3: yield",
+    "[beta] step 5 of vm 3", "[primary] run vm 3: yield",
+    "[beta] waiting for a message", "[primary] run vm 3: blocked",
+    "[alpha] step 4 of vm 2", "[primary] run vm 2: yield",
+    "[alpha] step 5 of vm 2", "[primary] run vm 2: yield",
+    "[alpha] waiting for a message", "[primary] run vm 2: blocked",
+    "[primary] done",
+    "hyp: tenant 0 (primary): system off",
+    "hyp: all tenants stopped, 0 contained",
+]
+
+
+def test_an_rtos_primary_schedules_the_vms_with_its_own_tasks(built):
+    """Two tasks of one priority take turns, each running its VM: round robin; then a more urgent
+    task, woken by a semaphore, runs beta until it blocks and then alpha. The same every run."""
+    m, result = boot(load_elf(str(built["primary_rtos"])))
+    assert result.exit_code == 0 and result.diagnostic is None, result
+    assert body(m.console.text) == RTOS_EXPECTED
+    again, _ = boot(load_elf(str(built["primary_rtos"])))
+    assert again.console.text == m.console.text
+
+
+@pytest.mark.qemu
+def test_an_rtos_primary_gives_qemu_s_lines(qemu, built):
+    """On QEMU the kernel's tick follows the host's clock, so it may preempt a VM now and then
+    ("preempted by our tick"); the task runs it again, and with time slicing the other task of
+    its priority may take its turn first. What each VM prints, what its runs came back with, and
+    the primary's own lines are the same, in order."""
+    ref = run_qemu(built["primary_rtos"], timeout=120)
+    assert ref.exit_code == 0
+    theirs = [line for line in body(ref.transcript.decode()) if "preempted by our tick" not in line]
+
+    def views(lines: list[str]) -> dict[str, list[str]]:
+        out: dict[str, list[str]] = {}
+        for line in lines:
+            key = next((f"vm {n}" for n in (2, 3) if f"of vm {n}" in line or f"run vm {n}:" in line), "rest")
+            out.setdefault(key, []).append(line)
+        return out
+
+    assert views(theirs) == views(RTOS_EXPECTED)
