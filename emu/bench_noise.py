@@ -32,11 +32,11 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from .cpu.clock import COUNTER_HZ
 from .errors import EmuError
 from .loader.image import Image
 from .stop import Stop
 
-COUNTER_HZ = 62_500_000         # CNTFRQ_EL0 (emu/cpu/clock.py)
 BUDGET_US = 100_000             # the detour tenant's measurement, in virtual microseconds
 SPIN_MARGIN_US = 10_000         # the busy tenant outlasts it by this much under the time slice
 
