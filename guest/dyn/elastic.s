@@ -10,9 +10,6 @@
 //   - a region to give back: the buffers move back into the RAM it booted with, then it is released.
 // At the end: every unit done once, the sum of their checksums, and how many were done again.
 
-.include "board.inc"
-.include "smccc.inc"
-.include "gic.inc"
 
 .equ UNITS,             1024
 .equ UNIT_BYTES,        0x10000
@@ -21,14 +18,11 @@
 .equ DONE_NONE,         0
 .equ DONE_YES,          1
 
-.include "../include/tenant.inc"
-    TENANT_IRQ_ROUTINES
-.include "../include/dyn.inc"
+.include "../include/dyn.inc"        // board, smccc, gic, tenant.inc and its IRQ routines
     DYN_ROUTINES
 
 main:
-    EL1_IRQ_SETUP
-    DYN_SETUP
+    DYN_START
     ldr     x0, =HOME_BUFFERS
     ldr     x9, =buffer_base
     str     x0, [x9]

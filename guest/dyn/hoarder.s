@@ -4,20 +4,14 @@
 // the region by force; its next store faults and it is contained. The region, scrubbed, reads
 // zero in its next owner (the worker).
 
-.include "board.inc"
-.include "smccc.inc"
-.include "gic.inc"
 
 .equ PATTERN,           0xa5
 
-.include "../include/tenant.inc"
-    TENANT_IRQ_ROUTINES
-.include "../include/dyn.inc"
+.include "../include/dyn.inc"        // board, smccc, gic, tenant.inc and its IRQ routines
     DYN_ROUTINES
 
 main:
-    EL1_IRQ_SETUP
-    DYN_SETUP
+    DYN_START
     ldr     w0, =HYP_MEM_GRANT              // give itself the whole pool
     mov     x1, #2
     ldr     x2, =0x40200000

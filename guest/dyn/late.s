@@ -1,18 +1,12 @@
 // late: a tenant of manifests/lifecycle.toml that the manifest does not start at boot (start =
 // false). Started by the manager, it ticks every millisecond for 100 ms, unless stopped first.
 
-.include "board.inc"
-.include "smccc.inc"
-.include "gic.inc"
 
-.include "../include/tenant.inc"
-    TENANT_IRQ_ROUTINES
-.include "../include/dyn.inc"
+.include "../include/dyn.inc"        // board, smccc, gic, tenant.inc and its IRQ routines
     DYN_ROUTINES
 
 main:
-    EL1_IRQ_SETUP
-    DYN_SETUP
+    DYN_START
     adr     x0, str_started
     bl      puts
     mov     x19, #1

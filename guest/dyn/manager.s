@@ -4,9 +4,6 @@
 // scrubbed region then goes back to the worker, which finds it all zero. Each step is printed
 // with the virtual time (counter ticks) at which the hypervisor answered.
 
-.include "board.inc"
-.include "smccc.inc"
-.include "gic.inc"
 
 .equ WORKER,            1
 .equ HOARDER,           2
@@ -18,14 +15,11 @@
                                         // whose counter is the host's clock, a loaded host can
                                         // leave a guest 20 ms without running
 
-.include "../include/tenant.inc"
-    TENANT_IRQ_ROUTINES
-.include "../include/dyn.inc"
+.include "../include/dyn.inc"        // board, smccc, gic, tenant.inc and its IRQ routines
     DYN_ROUTINES
 
 main:
-    EL1_IRQ_SETUP
-    DYN_SETUP
+    DYN_START
     mov     x19, #0
 info:
     mov     x0, x19
@@ -253,18 +247,6 @@ print_pool:
     ldp     x29, x30, [sp], #32
     ret
 
-// print_time: "t=TICKS " (the virtual counter).
-print_time:
-    stp     x29, x30, [sp, #-16]!
-    adr     x0, str_t
-    bl      puts
-    bl      counter_now
-    bl      put_dec
-    mov     w0, #' '
-    bl      putc
-    ldp     x29, x30, [sp], #16
-    ret
-
 str_tenant:         .asciz "tenant "
 str_state:          .asciz ": state "
 str_ram:            .asciz ", RAM "
@@ -274,7 +256,6 @@ str_toe:            .asciz ", toe "
 str_pool:           .asciz "pool: "
 str_of:             .asciz " of "
 str_free:           .asciz " free\n"
-str_t:              .asciz "t="
 str_grant:          .asciz "grant 6 MiB at 0x40200000 to tenant "
 str_reclaim:        .asciz "reclaim 0x40200000 within "
 str_ms_from:        .asciz " ms from tenant "

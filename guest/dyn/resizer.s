@@ -2,9 +2,6 @@
 // it grows it from 1 core and 2 MiB to 2 cores and 8 MiB, lets it work, then takes the core and
 // the region back. Each step is printed with the virtual time (counter ticks) it was made at.
 
-.include "board.inc"
-.include "smccc.inc"
-.include "gic.inc"
 
 .equ ELASTIC,           1
 .equ CORE,              1
@@ -12,14 +9,11 @@
 .equ REGION_SIZE,       0x600000
 .equ RECLAIM_US,        500000          // it gives it back at once; on QEMU (host clock) a loaded host can stall it
 
-.include "../include/tenant.inc"
-    TENANT_IRQ_ROUTINES
-.include "../include/dyn.inc"
+.include "../include/dyn.inc"        // board, smccc, gic, tenant.inc and its IRQ routines
     DYN_ROUTINES
 
 main:
-    EL1_IRQ_SETUP
-    DYN_SETUP
+    DYN_START
     mov     x0, #2
     bl      sleep_ms
     ldr     w0, =HYP_MEM_GRANT
@@ -28,13 +22,13 @@ main:
     ldr     x3, =REGION_SIZE
     hvc     #0
     adr     x1, str_grant_memory
-    bl      step
+    bl      say_at
     ldr     w0, =HYP_CORE_GRANT
     mov     x1, #ELASTIC
     mov     x2, #CORE
     hvc     #0
     adr     x1, str_grant_core
-    bl      step
+    bl      say_at
     bl      info
     mov     x0, #2                          // while both vCPUs work, on QEMU too
     bl      sleep_ms
@@ -43,14 +37,14 @@ main:
     mov     x2, #CORE
     hvc     #0
     adr     x1, str_reclaim_core
-    bl      step
+    bl      say_at
     ldr     w0, =HYP_MEM_RECLAIM
     mov     x1, #ELASTIC
     ldr     x2, =REGION_IPA
     ldr     x3, =RECLAIM_US
     hvc     #0
     adr     x1, str_reclaim_memory
-    bl      step
+    bl      say_at
     bl      wait_message
     cmp     x0, #HYP_MSG_RELEASED
     adr     x0, str_released
@@ -60,27 +54,6 @@ main_said:
     bl      puts
     bl      info
     b       system_off
-
-// step: x0 = a call's result, x1 = what it was. "t=TICKS what: result".
-step:
-    stp     x29, x30, [sp, #-32]!
-    stp     x19, x20, [sp, #16]
-    mov     x19, x0
-    mov     x20, x1
-    adr     x0, str_t
-    bl      puts
-    bl      counter_now
-    bl      put_dec
-    mov     w0, #' '
-    bl      putc
-    mov     x0, x20
-    bl      puts
-    mov     x0, x19
-    bl      put_signed
-    bl      newline
-    ldp     x19, x20, [sp, #16]
-    ldp     x29, x30, [sp], #32
-    ret
 
 // info: "elastic: RAM 0x..., cores 0x...".
 info:
@@ -104,7 +77,6 @@ info:
     ldp     x29, x30, [sp], #32
     ret
 
-str_t:              .asciz "t="
 str_grant_memory:   .asciz "grant 6 MiB at 0x40200000: "
 str_grant_core:     .asciz "grant core 1: "
 str_reclaim_core:   .asciz "take core 1 back: "

@@ -1,17 +1,11 @@
 // spimover: the manager of manifests/spi_move.toml. It moves SPI 48 from "first" to "second".
 
-.include "board.inc"
-.include "smccc.inc"
-.include "gic.inc"
 
-.include "../include/tenant.inc"
-    TENANT_IRQ_ROUTINES
-.include "../include/dyn.inc"
+.include "../include/dyn.inc"        // board, smccc, gic, tenant.inc and its IRQ routines
     DYN_ROUTINES
 
 main:
-    EL1_IRQ_SETUP
-    DYN_SETUP
+    DYN_START
     mov     x0, #3
     bl      sleep_ms
     ldr     w0, =HYP_SPI_MOVE

@@ -2,20 +2,14 @@
 // GIC view and pends it (GICD_ISPENDR): only its owner's writes count, and only the owner takes it.
 // When the manager moves the SPI, the old owner can no longer raise it and the new one can.
 
-.include "board.inc"
-.include "smccc.inc"
-.include "gic.inc"
 
 .equ SPI,               48
 
-.include "../include/tenant.inc"
-    TENANT_IRQ_ROUTINES
-.include "../include/dyn.inc"
+.include "../include/dyn.inc"        // board, smccc, gic, tenant.inc and its IRQ routines
     DYN_ROUTINES spi_dispatch
 
 main:
-    EL1_IRQ_SETUP
-    DYN_SETUP
+    DYN_START
     bl      try_spi
 next:
     bl      wait_message

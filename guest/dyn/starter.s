@@ -2,20 +2,14 @@
 // stopped (start = false), lets it tick for a few milliseconds, stops it, and shows that a tenant
 // that has run cannot be started again, nor a tenant stop itself through this call.
 
-.include "board.inc"
-.include "smccc.inc"
-.include "gic.inc"
 
 .equ LATE,              1
 
-.include "../include/tenant.inc"
-    TENANT_IRQ_ROUTINES
-.include "../include/dyn.inc"
+.include "../include/dyn.inc"        // board, smccc, gic, tenant.inc and its IRQ routines
     DYN_ROUTINES
 
 main:
-    EL1_IRQ_SETUP
-    DYN_SETUP
+    DYN_START
     bl      show_state
     ldr     w0, =HYP_TENANT_START
     mov     x1, #LATE
@@ -42,20 +36,6 @@ main:
     adr     x1, str_stop_self
     bl      say
     b       system_off
-
-// say: x0 = a call's result, x1 = what it was. "what: result".
-say:
-    stp     x29, x30, [sp, #-32]!
-    str     x19, [sp, #16]
-    mov     x19, x0
-    mov     x0, x1
-    bl      puts
-    mov     x0, x19
-    bl      put_signed
-    bl      newline
-    ldr     x19, [sp, #16]
-    ldp     x29, x30, [sp], #32
-    ret
 
 // show_state: "late: state S".
 show_state:

@@ -1,18 +1,12 @@
 // toemover: the manager of manifests/toe_move.toml. It moves the last TOE session of tenant 1 to
 // tenant 2, and shows both shares before and after.
 
-.include "board.inc"
-.include "smccc.inc"
-.include "gic.inc"
 
-.include "../include/tenant.inc"
-    TENANT_IRQ_ROUTINES
-.include "../include/dyn.inc"
+.include "../include/dyn.inc"        // board, smccc, gic, tenant.inc and its IRQ routines
     DYN_ROUTINES
 
 main:
-    EL1_IRQ_SETUP
-    DYN_SETUP
+    DYN_START
     bl      shares
     mov     x0, #3
     bl      sleep_ms
@@ -20,12 +14,8 @@ main:
     mov     x1, #1
     mov     x2, #2
     hvc     #0
-    mov     x19, x0
-    adr     x0, str_move
-    bl      puts
-    mov     x0, x19
-    bl      put_signed
-    bl      newline
+    adr     x1, str_move
+    bl      say
     bl      shares
     mov     x0, #3
     bl      sleep_ms

@@ -5,19 +5,13 @@
 //   - a session granted (HYP_MSG_TOE_GRANTED): it asks which session the slot holds
 //     (HYP_TOE_SESSION), finds it closed, listens there on its own port, and enables its SPI.
 
-.include "board.inc"
-.include "smccc.inc"
-.include "gic.inc"
 .include "toe.inc"
 
-.include "../include/tenant.inc"
-    TENANT_IRQ_ROUTINES
-.include "../include/dyn.inc"
+.include "../include/dyn.inc"        // board, smccc, gic, tenant.inc and its IRQ routines
     DYN_ROUTINES
 
 main:
-    EL1_IRQ_SETUP
-    DYN_SETUP
+    DYN_START
     ldr     w0, =HYP_TOE_INFO
     hvc     #0
     mov     x19, x0                         // sessions

@@ -4,18 +4,12 @@
 // a region again, it checks that the region is all zero (scrubbed after its last owner), then
 // ends.
 
-.include "board.inc"
-.include "smccc.inc"
-.include "gic.inc"
 
-.include "../include/tenant.inc"
-    TENANT_IRQ_ROUTINES
-.include "../include/dyn.inc"
+.include "../include/dyn.inc"        // board, smccc, gic, tenant.inc and its IRQ routines
     DYN_ROUTINES
 
 main:
-    EL1_IRQ_SETUP
-    DYN_SETUP
+    DYN_START
     adr     x0, str_waiting
     bl      puts
     mov     x20, #0                         // regions granted so far

@@ -4,25 +4,19 @@
 // messages with them (guest/include/ffa_msg.inc), then runs the rogue twice: once cut short by its
 // own timer, once to its end (contained: FFA_ERROR(ABORTED)).
 
-.include "board.inc"
-.include "smccc.inc"
-.include "gic.inc"
 
 .equ ALPHA,             2               // vm_ids: tenant index + 1
 .equ BETA,              3
 .equ ROGUE,             4
 .equ ROUNDS,            3
 
-.include "../include/tenant.inc"
-    TENANT_IRQ_ROUTINES
-.include "../include/dyn.inc"
+.include "../include/dyn.inc"        // board, smccc, gic, tenant.inc and its IRQ routines
     DYN_ROUTINES
 .include "../include/ffa_msg.inc"
     FFA_MSG_ROUTINES
 
 main:
-    EL1_IRQ_SETUP
-    DYN_SETUP
+    DYN_START
     ldr     w0, =FFA_VERSION
     hvc     #0
     mov     x19, x0
