@@ -68,3 +68,38 @@ def test_without_an_io_tenant_nobody_gets_the_input(built):
     assert "[reader] line:" not in m.console.text
     assert "hyp: tenant 0 (reader): GICD write to INTID 33 it does not own: ignored" in m.console.text
     assert result.exit_code != 0
+
+
+def test_under_a_primary_the_io_vm_s_interrupt_is_the_primary_s_cue_to_run_it(built):
+    """manifests/primary_io.toml: the I/O VM is a secondary; it runs only when the primary runs it.
+    Each time input comes while it waits, the hypervisor tells the primary (HYP_MSG_VM_INTERRUPT
+    with INTID 33), which runs it; it reads the line and waits again, until "quit" ends it."""
+    from emu.machine import Console, Machine
+
+    m = Machine(console=Console(io.BytesIO(), echo=False), log=io.StringIO())
+    m.load(load_elf(str(built["primary_io"])))
+
+    def run_until(text: str, times: int = 1) -> None:
+        while m.console.text.count(text) < times:
+            r = m.run(max_insns=200_000, pause_at_limit=True)
+            assert r.paused, r
+
+    run_until("[primary] run vm 2: it waits")
+    m.devices["uart0"].queue_rx(b"hello\n")
+    run_until("[primary] run vm 2: it waits", 2)
+    m.devices["uart0"].queue_rx(b"quit\n")
+    result = m.run(max_insns=100_000_000)
+    assert result.exit_code == 0, result
+    lines = [line for line in m.console.text.splitlines() if line.startswith(("[primary]", "[io]"))]
+    assert lines == [
+        "[io] ready for the console's input",
+        "[primary] run vm 2: it waits",
+        "[primary] vm 2 has an interrupt pending: INTID 33",
+        "[io] line: hello",
+        "[primary] run vm 2: it waits",
+        "[primary] vm 2 has an interrupt pending: INTID 33",
+        "[io] line: quit",
+        "[io] bye after 11 bytes",
+        "[primary] run vm 2: it has ended",
+        "[primary] the I/O VM has ended: so does the system",
+    ]
