@@ -104,12 +104,29 @@ SEVL = 0xD50320BF
 ERET = 0xD69F03E0
 DAIFCLR, DAIFCLR_MASK = 0xD50340FF, 0xFFFFF0FF
 MSR_DAIF, MSR_HCR_EL2, MSR_MASK = 0xD51B4220, 0xD51C1100, 0xFFFFFFE0
+#: (value, mask): an instruction may unmask if ``insn & mask == value``.
+UNMASKING = ((ERET, 0xFFFFFFFF), (DAIFCLR, DAIFCLR_MASK), (MSR_DAIF, MSR_MASK), (MSR_HCR_EL2, MSR_MASK))
 
 
 
 def may_unmask(insn: int) -> bool:
     """Whether ``insn`` is one of the instructions that can unmask a pending interrupt."""
-    return insn == ERET or insn & DAIFCLR_MASK == DAIFCLR or insn & MSR_MASK in (MSR_DAIF, MSR_HCR_EL2)
+    return any(insn & mask == value for value, mask in UNMASKING)
+
+
+def _unmask_match(arch: str) -> str:
+    """The edge hooks' test of the block's last instruction (eax on x86-64, w6 on AArch64)
+    against UNMASKING: a branch to edge_unmasks on a match, one (value, mask) at a time."""
+    lines = []
+    for value, mask in UNMASKING:
+        if arch == "x86":
+            lines += ["        mov ecx, eax", f"        and ecx, {mask}", f"        cmp ecx, {value}",
+                      "        je edge_unmasks"]
+        else:
+            lines += [f"        movz w5, #{mask & 0xFFFF}", f"        movk w5, #{mask >> 16}, lsl #16",
+                      "        and w7, w6, w5", f"        movz w5, #{value & 0xFFFF}",
+                      f"        movk w5, #{value >> 16}, lsl #16", "        cmp w7, w5", "        b.eq edge_unmasks"]
+    return "\n".join(lines)
 
 
 #: BlockCounter.watch bits.
@@ -209,18 +226,16 @@ _X86_64 = {
         jmp block_probe
     block_after_wfe:
         mov qword ptr [rcx + 24], 3
-        mov rax, qword ptr [rcx + 16]
-        jmp rax
+        jmp block_stopped
     block_after_unmask:
         mov qword ptr [rcx + 24], 5
-        mov rax, qword ptr [rcx + 16]
-        jmp rax
+        jmp block_stopped
     block_stop:
         mov qword ptr [rcx + 24], 1
-        mov rax, qword ptr [rcx + 16]
-        jmp rax
+        jmp block_stopped
     block_misaligned:
         mov qword ptr [rcx + 24], 2
+    block_stopped:
         mov rax, qword ptr [rcx + 16]
         jmp rax
     """,
@@ -296,17 +311,8 @@ _X86_64 = {
         or r12, 1
         jmp edge_key
     edge_unmask:
-        cmp eax, {ERET}
-        je edge_unmasks
-        mov ecx, eax
-        and ecx, {DAIFCLR_MASK}
-        cmp ecx, {DAIFCLR}
-        je edge_unmasks
-        and eax, {MSR_MASK}
-        cmp eax, {MSR_DAIF}
-        je edge_unmasks
-        cmp eax, {MSR_HCR_EL2}
-        jne edge_leave
+{X86_UNMASK_MATCH}
+        jmp edge_leave
     edge_unmasks:
         or r12, 2
     edge_key:
@@ -526,21 +532,16 @@ _AARCH64 = {
         b block_probe
     block_after_wfe:
         mov x6, #3
-        str x6, [x3, #24]
-        ldr x16, [x3, #16]
-        br x16
+        b block_stopped
     block_after_unmask:
         mov x6, #5
-        str x6, [x3, #24]
-        ldr x16, [x3, #16]
-        br x16
+        b block_stopped
     block_stop:
         mov x6, #1
-        str x6, [x3, #24]
-        ldr x16, [x3, #16]
-        br x16
+        b block_stopped
     block_misaligned:
         mov x6, #2
+    block_stopped:
         str x6, [x3, #24]
         ldr x16, [x3, #16]
         br x16
@@ -618,24 +619,8 @@ _AARCH64 = {
         orr x21, x21, #1
         b edge_key
     edge_unmask:
-        movz w5, #{ERET_LO}
-        movk w5, #{ERET_HI}, lsl #16
-        cmp w6, w5
-        b.eq edge_unmasks
-        and w7, w6, #{DAIFCLR_MASK}
-        movz w5, #{DAIFCLR_LO}
-        movk w5, #{DAIFCLR_HI}, lsl #16
-        cmp w7, w5
-        b.eq edge_unmasks
-        and w7, w6, #{MSR_MASK}
-        movz w5, #{MSR_DAIF_LO}
-        movk w5, #{MSR_DAIF_HI}, lsl #16
-        cmp w7, w5
-        b.eq edge_unmasks
-        movz w5, #{MSR_HCR_EL2_LO}
-        movk w5, #{MSR_HCR_EL2_HI}, lsl #16
-        cmp w7, w5
-        b.ne edge_leave
+{A64_UNMASK_MATCH}
+        b edge_leave
     edge_unmasks:
         orr x21, x21, #2
     edge_key:
@@ -807,12 +792,11 @@ _AARCH64 = {
 
 def _fill(src: str) -> str:
     """The constants the sources name in braces (an instruction's NAME_LO and NAME_HI too)."""
-    words = {"WFE": WFE, "SEVL": SEVL, "ERET": ERET, "DAIFCLR": DAIFCLR, "MSR_DAIF": MSR_DAIF,
-             "MSR_HCR_EL2": MSR_HCR_EL2}
+    src = src.replace("{X86_UNMASK_MATCH}", _unmask_match("x86")).replace("{A64_UNMASK_MATCH}", _unmask_match("a64"))
+    words = {"WFE": WFE, "SEVL": SEVL}
     for name, value in (("PSTATE", UC_ARM64_REG_PSTATE), ("CLOCK_MONOTONIC", CLOCK_MONOTONIC),
                         ("UC_PROT_EXEC", UC_PROT_EXEC), ("WATCH_WFE", WATCH_WFE), ("WATCH_UNMASK", WATCH_UNMASK),
-                        ("DAIFCLR_MASK", DAIFCLR_MASK), ("MSR_MASK", MSR_MASK), *words.items(),
-                        *((f"{k}_LO", v & 0xFFFF) for k, v in words.items()),
+                        *words.items(), *((f"{k}_LO", v & 0xFFFF) for k, v in words.items()),
                         *((f"{k}_HI", v >> 16) for k, v in words.items())):
         src = src.replace("{" + name + "}", str(value))
     return src
