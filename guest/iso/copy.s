@@ -21,19 +21,7 @@ copy_pass:
     ldr     x0, =COPY_SRC
     ldr     x1, =COPY_DST
     mov     x2, #(COPY_BYTES / 64)
-copy_line:
-    ldp     x3, x4, [x0]
-    ldp     x5, x6, [x0, #16]
-    ldp     x7, x8, [x0, #32]
-    ldp     x9, x10, [x0, #48]
-    add     x0, x0, #64
-    stp     x3, x4, [x1]
-    stp     x5, x6, [x1, #16]
-    stp     x7, x8, [x1, #32]
-    stp     x9, x10, [x1, #48]
-    add     x1, x1, #64
-    subs    x2, x2, #1
-    b.ne    copy_line
+    COPY_LINES copy_line
     subs    x19, x19, #1
     b.ne    copy_pass
     // The result: the sum of the destination's doublewords (0 + 1 + ... + COPY_BYTES / 8 - 1).

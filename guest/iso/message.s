@@ -194,19 +194,7 @@ bare_loop:
 // Clobbers x0-x12.
 copy_message:
     mov     x2, #(MESSAGE_BYTES / 64)
-copy_message_line:
-    ldp     x3, x4, [x0]
-    ldp     x5, x6, [x0, #16]
-    ldp     x7, x8, [x0, #32]
-    ldp     x9, x10, [x0, #48]
-    add     x0, x0, #64
-    stp     x3, x4, [x1]
-    stp     x5, x6, [x1, #16]
-    stp     x7, x8, [x1, #32]
-    stp     x9, x10, [x1, #48]
-    add     x1, x1, #64
-    subs    x2, x2, #1
-    b.ne    copy_message_line
+    COPY_LINES copy_message_line
     ret
 
 .include "iso_end.inc"
