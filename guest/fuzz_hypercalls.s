@@ -91,15 +91,15 @@ hvc_args:
     hvc     #0
     b       fuzz_loop
 
-// do_manager: a manager call (HYP_PART_INFO 0x86000010 .. HYP_SPI_MOVE 0x86000019) with the
+// do_manager: a manager call (HYP_PART_INFO 0x86000010 .. HYP_PART_REGION 0x8600001c) with the
 // arguments of its shape, each field sometimes random instead. Only when fuzz_manager is set (the
 // fuzz suite patches it for a fuzzer that is the manifest's manager: tests/fuzz/fz_manager.py).
 do_manager:
     bl      random
     mov     x22, x0
     and     x9, x22, #0xf
-    cmp     x9, #9
-    b.hi    fuzz_loop                       // 10-15: none this time
+    cmp     x9, #0xc
+    b.hi    fuzz_loop                       // 13-15: none this time
     ldr     w23, =HYP_PART_INFO
     add     w23, w23, w9
     bl      random_args

@@ -55,7 +55,7 @@ main_said:
     bl      info
     b       system_off
 
-// info: "elastic: RAM 0x..., cores 0x...".
+// info: "elastic: RAM 0x..., cores 0x..., regions 0x40000000+0x200000 ..." (HYP_PART_REGION).
 info:
     stp     x29, x30, [sp, #-32]!
     stp     x19, x20, [sp, #16]
@@ -72,6 +72,27 @@ info:
     bl      puts
     mov     x0, x20
     bl      put_hex
+    adr     x0, str_regions
+    bl      puts
+    mov     x19, #0                         // region k
+info_region:
+    ldr     w0, =HYP_PART_REGION
+    mov     x1, #ELASTIC
+    mov     x2, x19
+    hvc     #0
+    cbnz    x0, info_done                   // past the last
+    mov     x20, x2
+    mov     x0, x1
+    bl      put_hex
+    mov     w0, #'+'
+    bl      putc
+    mov     x0, x20
+    bl      put_hex
+    mov     w0, #' '
+    bl      putc
+    add     x19, x19, #1
+    b       info_region
+info_done:
     bl      newline
     ldp     x19, x20, [sp, #16]
     ldp     x29, x30, [sp], #32
@@ -85,6 +106,7 @@ str_released:       .asciz "the region came back\n"
 str_not_released:   .asciz "the region did not come back\n"
 str_elastic:        .asciz "elastic: RAM "
 str_cores:          .asciz ", cores "
+str_regions:        .asciz ", regions "
     .balign 4
 
     EL1_VECTORS dyn_irq_entry

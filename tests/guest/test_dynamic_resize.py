@@ -84,8 +84,8 @@ def test_it_grows_to_two_cores_and_8_mib_under_load_and_loses_no_unit(run, check
     redone, by0, by1 = int(done.group(2)), int(done.group(3)), int(done.group(4))
     assert redone == 1 and by1 > 0 and by0 + by1 + redone == UNITS
     manager = tagged(text, "manager")
-    assert "[manager] elastic: RAM 0x800000, cores 0x3" in manager       # grown
-    assert "[manager] elastic: RAM 0x200000, cores 0x1" in manager       # and back
+    assert "[manager] elastic: RAM 0x800000, cores 0x3, regions 0x40000000+0x200000 0x40200000+0x600000 " in manager
+    assert "[manager] elastic: RAM 0x200000, cores 0x1, regions 0x40000000+0x200000 " in manager   # and back
     assert "[manager] the region came back" in manager
 
 
