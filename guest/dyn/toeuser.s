@@ -100,41 +100,37 @@ granted:
 // 7000, tenant 2: 7002 and 7003, as manifests/toe_move.toml gives them): "listen on slot K: error
 // E, state S".
 listen:
-    stp     x29, x30, [sp, #-32]!
+    stp     x29, x30, [sp, #-48]!
     stp     x19, x20, [sp, #16]
+    str     x21, [sp, #32]
     mov     x19, x0
     mov     x20, x1
-    ldr     x9, =TENANT_TOE_IPA
-    add     x9, x9, x19, lsl #12
-    ldr     w0, =HYP_TENANT_ID              // tenant 1 listens on 7000, tenant 2 on 7001
+    ldr     x21, =TENANT_TOE_IPA            // the slot's page
+    add     x21, x21, x19, lsl #12
+    ldr     w0, =HYP_TENANT_ID
     hvc     #0
-    ldr     x9, =TENANT_TOE_IPA
-    add     x9, x9, x19, lsl #12
     ldr     w10, =7000 - 2
     add     w10, w10, w0, lsl #1
     add     w10, w10, w20
-    str     w10, [x9, #TOE_ARG0]
+    str     w10, [x21, #TOE_ARG0]
     mov     w10, #TOE_CMD_LISTEN
-    str     w10, [x9, #TOE_CMD]
+    str     w10, [x21, #TOE_CMD]
     adr     x0, str_listen
     bl      puts
     mov     x0, x19
     bl      put_dec
     adr     x0, str_error
     bl      puts
-    ldr     x9, =TENANT_TOE_IPA
-    add     x9, x9, x19, lsl #12
-    ldr     w0, [x9, #TOE_ERROR]
+    ldr     w0, [x21, #TOE_ERROR]
     bl      put_dec
     adr     x0, str_state
     bl      puts
-    ldr     x9, =TENANT_TOE_IPA
-    add     x9, x9, x19, lsl #12
-    ldr     w0, [x9, #TOE_STATE]
+    ldr     w0, [x21, #TOE_STATE]
     bl      put_dec
     bl      newline
+    ldr     x21, [sp, #32]
     ldp     x19, x20, [sp, #16]
-    ldp     x29, x30, [sp], #32
+    ldp     x29, x30, [sp], #48
     ret
 
 str_sessions:       .asciz "TOE sessions: "
